@@ -1,0 +1,19 @@
+import { defineAgent } from "conclave";
+import type { AnyTool } from "conclave";
+import { researchInstructions } from "./instructions.ts";
+
+export interface ResearchAgentOptions {
+  tools: readonly AnyTool[];
+  /** Most model calls (default 6). */
+  maxSteps?: number;
+}
+
+/** A research agent: a ReAct loop over retrieval, calculator and file tools that answers with citations. */
+export function createResearchAgent(options: ResearchAgentOptions) {
+  return defineAgent({
+    name: "research",
+    instructions: researchInstructions,
+    tools: options.tools,
+    maxSteps: options.maxSteps ?? 6,
+  });
+}

@@ -1,0 +1,32 @@
+import { parseArgs } from "node:util";
+import type { ParseArgsConfig } from "node:util";
+import { UsageError } from "../errors.ts";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Flags every command accepts. */
+export const COMMON_OPTIONS = {
+  config: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies Options;
+
+/**
+ * Strict flag parsing: an unknown flag or a missing value is a UsageError naming the flag and
+ * pointing at the command's help, never silently ignored.
+ */
+export function parseCommandArgs<O extends Options>(command: string, argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
+  } catch (error) {
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(/\.$/, "");
+    throw new UsageError(`conclave ${command}: ${message}. Run "conclave ${command} --help" for the options.`, { cause: error });
+  }
+}
+
+/** Parses a positive whole number flag. */
+export function positiveInteger(command: string, flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new UsageError(`conclave ${command}: --${flag} needs a positive whole number, got "${value}".`);
+  return parsed;
+}

@@ -1,0 +1,72 @@
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { loadConfig } from "../../config/load.ts";
+import { UsageError } from "../../errors.ts";
+import { RunEvents } from "../../events/emitter.ts";
+import { loadGraph } from "../../graphs/registry.ts";
+import { createChatModel } from "../../models/resolve.ts";
+import { run } from "../../runtime/run.ts";
+import { parseCommandArgs, positiveInteger } from "../args.ts";
+import type { CliIO } from "../output.ts";
+import { attachProgress, modelBanner } from "../progress.ts";
+
+const RUN_OPTIONS = {
+  graph: { type: "string" },
+  model: { type: "string" },
+  provider: { type: "string" },
+  "base-url": { type: "string" },
+  corpus: { type: "string" },
+  thread: { type: "string" },
+  "step-limit": { type: "string" },
+  json: { type: "boolean" },
+  verbose: { type: "boolean" },
+  quiet: { type: "boolean" },
+} as const;
+
+/** `conclave run "<task>"`: runs a registered graph and prints its answer (exit 0), or fails with the reason (exit 1). */
+export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parseCommandArgs("run", argv, RUN_OPTIONS);
+  const task = positionals.join(" ").trim();
+  if (!task) throw new UsageError(`conclave run: missing the task. Usage: conclave run "<task>" [--graph NAME] — see "conclave run --help".`);
+  const stepLimit = positiveInteger("run", "step-limit", values["step-limit"]);
+
+  const flag = (value: unknown, name: string) => ({ value, flag: `--${name}` });
+  const loaded = await loadConfig({
+    cwd: io.cwd,
+    env: io.env,
+    ...(values.config ? { file: values.config } : {}),
+    flags: { "model.name": flag(values.model, "model"), "model.provider": flag(values.provider, "provider"), "model.baseUrl": flag(values["base-url"], "base-url"), corpus: flag(values.corpus, "corpus") },
+  });
+  const { config } = loaded;
+  const graphName = values.graph ?? config.defaultGraph;
+  const definition = await loadGraph(graphName, config, loaded.cwd);
+  const { model, info } = createChatModel(config.model);
+  const endpoint = info.offline ? undefined : (config.model.baseUrl ?? "https://api.openai.com/v1");
+
+  const events = new RunEvents();
+  const progress = values.quiet ? undefined : attachProgress(events, io.stderr, { verbose: values.verbose ?? false });
+  if (!values.quiet) io.stderr(`${modelBanner(info, endpoint)}\n`);
+  try {
+    const graph = definition.build({ config, cwd: loaded.cwd });
+    const result = await run(graph, definition.input(task), {
+      model: model as BaseChatModel,
+      modelInfo: info,
+      events,
+      graphName,
+      signal,
+      timeoutMs: config.model.timeoutMs,
+      ...(endpoint ? { endpoint } : {}),
+      ...(values.thread ? { threadId: values.thread } : {}),
+      ...(stepLimit ? { stepLimit } : {}),
+    });
+    const { answer, citations } = definition.output(result.state);
+    if (values.json) {
+      io.stdout(`${JSON.stringify({ answer, citations, graph: graphName, model: info, threadId: result.threadId, usage: result.usage })}\n`);
+    } else {
+      io.stdout(`${answer}\n`);
+      if (info.offline && !values.quiet) io.stderr(`(answered by the offline model ${info.name}: extractive, from tool results only)\n`);
+    }
+    return 0;
+  } finally {
+    progress?.();
+  }
+}

@@ -1,0 +1,67 @@
+/** Help texts: every command and flag, with examples. Kept as data so tests can check them. */
+export const MAIN_HELP = `conclave — run typed multi-agent graphs from the command line
+
+Usage:
+  conclave run "<task>" [options]   Run a graph on a task and print the answer
+  conclave graphs                   List the registered graphs
+  conclave config [--json]          Show the effective configuration and where each value comes from
+  conclave help [command]           Show help for a command
+
+Options for every command:
+  --config FILE     Config file (default: conclave.config.ts or conclave.config.json)
+  -h, --help        Show help
+  -v, --version     Show the version
+
+With no provider configured, Conclave uses its built-in offline model: deterministic, no network,
+answering only from tool results. Point it at a real model with:
+  OPENAI_API_KEY=sk-...                                      (OpenAI)
+  OPENAI_BASE_URL=http://127.0.0.1:11434/v1 CONCLAVE_MODEL=llama3.1   (Ollama, vLLM, llama.cpp, ...)
+
+Exit codes: 0 success, 1 the run failed, 2 bad usage or configuration.`;
+
+export const RUN_HELP = `conclave run — run a graph on a task
+
+Usage:
+  conclave run "<task>" [options]
+
+Options:
+  --graph NAME        Graph to run (default: "defaultGraph" in the config, "research")
+  --model NAME        Model name for the provider (env CONCLAVE_MODEL)
+  --provider NAME     offline | openai | auto (env CONCLAVE_PROVIDER; auto = openai when a base URL or key is set)
+  --base-url URL      OpenAI-compatible endpoint (env OPENAI_BASE_URL)
+  --corpus DIR        Folder of .md/.txt files for the retrieve tool (default: the bundled corpus)
+  --thread ID         Thread id for this run (default: a new one)
+  --step-limit N      Most graph steps before the run stops (default: derived from the agents' maxSteps)
+  --json              Print one JSON object: answer, citations, graph, model, threadId, usage
+  --verbose           Show every node and model call, and stacks on errors
+  --quiet             No progress output on stderr
+
+Progress goes to stderr, the answer to stdout.
+
+Examples:
+  conclave run "What is 17 * 23 + 4?"
+  conclave run --json "When did Apollo 11 land on the Moon?"
+  OPENAI_BASE_URL=http://127.0.0.1:8000/v1 conclave run --model qwen2.5 "Summarise HNSW"`;
+
+export const GRAPHS_HELP = `conclave graphs — list the registered graphs
+
+Graphs are registered in the "graphs" map of langgraph.json (name → "./file.ts:export") and of
+conclave.config.json. Each entry is a compiled LangGraph graph or a defineGraph() definition.
+
+Usage:
+  conclave graphs [--json]`;
+
+export const CONFIG_HELP = `conclave config — show the effective configuration
+
+Settings are read from the schema defaults, then the config file, then environment variables,
+then command-line flags; each later layer overrides the earlier. Secrets are redacted.
+
+Usage:
+  conclave config [--json] [--config FILE]
+
+Environment variables:
+  OPENAI_API_KEY, OPENAI_BASE_URL, CONCLAVE_PROVIDER, CONCLAVE_MODEL, CONCLAVE_TEMPERATURE,
+  CONCLAVE_TIMEOUT_MS, CONCLAVE_MAX_RETRIES, CONCLAVE_EMBEDDINGS_PROVIDER, CONCLAVE_EMBEDDINGS_MODEL,
+  CONCLAVE_EMBEDDINGS_BASE_URL, CONCLAVE_GRAPH, CONCLAVE_CORPUS, CONCLAVE_WORKSPACE, CONCLAVE_CONFIG`;
+
+export const COMMAND_HELP: Record<string, string> = { run: RUN_HELP, graphs: GRAPHS_HELP, config: CONFIG_HELP };

@@ -1,0 +1,71 @@
+import { readFileSync } from "node:fs";
+import { isConclaveError, UsageError } from "../errors.ts";
+import { configCommand } from "./commands/config.ts";
+import { graphsCommand } from "./commands/graphs.ts";
+import { runCommand } from "./commands/run.ts";
+import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
+import type { CliIO } from "./output.ts";
+import { processIO } from "./output.ts";
+
+type Command = (argv: string[], io: CliIO, signal: AbortSignal) => Promise<number>;
+const COMMANDS: Record<string, Command> = { run: runCommand, graphs: graphsCommand, config: configCommand };
+
+/**
+ * The `conclave` command. Returns the exit code: 0 success, 1 the run failed, 2 bad usage or
+ * configuration — each failure as one line with the reason and the fix (stack with --verbose).
+ */
+export async function main(argv: string[], io: CliIO = processIO, signal: AbortSignal = new AbortController().signal): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "-h" || command === "--help" || command === "help") {
+    const topic = command === "help" ? rest[0] : undefined;
+    if (topic !== undefined && !COMMAND_HELP[topic]) return fail(io, new UsageError(`conclave help: unknown command "${topic}". Commands: ${Object.keys(COMMANDS).join(", ")}.`), false);
+    io.stdout(`${topic ? COMMAND_HELP[topic] : MAIN_HELP}\n`);
+    return 0;
+  }
+  if (command === "-v" || command === "--version") {
+    io.stdout(`${version()}\n`);
+    return 0;
+  }
+  const handler = COMMANDS[command];
+  if (!handler) return fail(io, new UsageError(`conclave: unknown command "${command}". Commands: ${Object.keys(COMMANDS).join(", ")}. Run "conclave --help".`), false);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.stdout(`${COMMAND_HELP[command]}\n`);
+    return 0;
+  }
+  try {
+    return await handler(rest, io, signal);
+  } catch (error) {
+    return fail(io, error, rest.includes("--verbose"));
+  }
+}
+
+function fail(io: CliIO, error: unknown, verbose: boolean): number {
+  const usage = isConclaveError(error) && (error.code === "USAGE" || error.code === "CONFIG_INVALID" || error.code === "GRAPH_NOT_FOUND");
+  const message = error instanceof Error ? error.message : String(error);
+  const prefix = message.startsWith("conclave") ? "" : usage ? "conclave: " : "conclave: error: ";
+  io.stderr(`${prefix}${message}\n`);
+  if (verbose && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
+  return usage ? 2 : 1;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+/** Runs as a program when executed directly (npm start, bin/conclave.js). */
+export async function runAsProgram(): Promise<void> {
+  const controller = new AbortController();
+  let interrupted = false;
+  process.on("SIGINT", () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write("\nconclave: stopping (press Ctrl-C again to quit at once)\n");
+    controller.abort(new Error("interrupted by Ctrl-C"));
+  });
+  process.exitCode = await main(process.argv.slice(2), processIO, controller.signal);
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("/src/cli/main.ts")) {
+  await runAsProgram();
+}

@@ -1,0 +1,161 @@
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { z } from "zod";
+import { ConfigError } from "../errors.ts";
+import { ConfigSchema } from "./schema.ts";
+import type { ConclaveConfig } from "./schema.ts";
+
+/** Where a setting came from, as `conclave config` shows it. */
+export type ConfigSource = "default" | `file:${string}` | `env:${string}` | `flag:${string}`;
+
+export interface LoadedConfig {
+  config: ConclaveConfig;
+  /** Source of every leaf setting that was set explicitly, by dotted path (`model.name`). */
+  sources: Record<string, ConfigSource>;
+  /** The config file read, if any. */
+  file?: string;
+  /** The folder paths in the config are relative to. */
+  cwd: string;
+}
+
+export interface LoadConfigOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Settings from command-line flags, by dotted path, e.g. `{ "model.name": "gpt-4o" }`. */
+  flags?: Record<string, { value: unknown; flag: string }>;
+  /** Explicit config file (overrides `CONCLAVE_CONFIG` and the default names). */
+  file?: string;
+}
+
+type EnvBinding = { path: string; parse: "string" | "number" };
+
+/** Environment variables and the settings they override. */
+export const ENV_BINDINGS: Record<string, EnvBinding> = {
+  CONCLAVE_PROVIDER: { path: "model.provider", parse: "string" },
+  CONCLAVE_MODEL: { path: "model.name", parse: "string" },
+  OPENAI_BASE_URL: { path: "model.baseUrl", parse: "string" },
+  OPENAI_API_KEY: { path: "model.apiKey", parse: "string" },
+  CONCLAVE_TEMPERATURE: { path: "model.temperature", parse: "number" },
+  CONCLAVE_TIMEOUT_MS: { path: "model.timeoutMs", parse: "number" },
+  CONCLAVE_MAX_RETRIES: { path: "model.maxRetries", parse: "number" },
+  CONCLAVE_EMBEDDINGS_PROVIDER: { path: "embeddings.provider", parse: "string" },
+  CONCLAVE_EMBEDDINGS_MODEL: { path: "embeddings.name", parse: "string" },
+  CONCLAVE_EMBEDDINGS_BASE_URL: { path: "embeddings.baseUrl", parse: "string" },
+  CONCLAVE_GRAPH: { path: "defaultGraph", parse: "string" },
+  CONCLAVE_CORPUS: { path: "corpus", parse: "string" },
+  CONCLAVE_WORKSPACE: { path: "workspace", parse: "string" },
+};
+
+const DEFAULT_FILES = ["conclave.config.ts", "conclave.config.json"];
+
+/**
+ * Reads the configuration: schema defaults, then the config file, then environment variables,
+ * then flags — each layer overriding the one before. Every bad field is reported with where it
+ * came from and what is expected.
+ */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const env = options.env ?? process.env;
+  const layered: Record<string, unknown> = {};
+  const sources: Record<string, ConfigSource> = {};
+
+  const file = findConfigFile(cwd, options.file ?? nonEmpty(env.CONCLAVE_CONFIG));
+  // Layers: file, then environment, then flags; each `set` records where the value came from.
+  if (file) {
+    const contents = await readConfigFile(file);
+    for (const [path, value] of flatten(contents)) set(layered, sources, path, value, `file:${file}`);
+  }
+  applyEnvironment(layered, sources, env);
+  for (const [path, { value, flag }] of Object.entries(options.flags ?? {})) {
+    if (value !== undefined) set(layered, sources, path, value, `flag:${flag}`);
+  }
+
+  const parsed = ConfigSchema.safeParse(layered);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, sources), { details: { issues: parsed.error.issues } });
+  return { config: parsed.data, sources, cwd, ...(file ? { file } : {}) };
+}
+
+/**
+ * The configuration from environment variables alone (no file, no flags), for graphs loaded by
+ * other tools. Invalid values raise the same ConfigError as `loadConfig`.
+ */
+export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): ConclaveConfig {
+  const layered: Record<string, unknown> = {};
+  const sources: Record<string, ConfigSource> = {};
+  applyEnvironment(layered, sources, env);
+  const parsed = ConfigSchema.safeParse(layered);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, sources));
+  return parsed.data;
+}
+
+function applyEnvironment(layered: Record<string, unknown>, sources: Record<string, ConfigSource>, env: NodeJS.ProcessEnv): void {
+  for (const [name, binding] of Object.entries(ENV_BINDINGS)) {
+    const raw = nonEmpty(env[name]);
+    if (raw === undefined) continue;
+    set(layered, sources, binding.path, binding.parse === "number" ? toNumber(raw) : raw, `env:${name}`);
+  }
+}
+
+function findConfigFile(cwd: string, explicit: string | undefined): string | undefined {
+  if (explicit !== undefined) {
+    const path = resolve(cwd, explicit);
+    if (!existsSync(path)) throw new ConfigError(`Config file ${path} does not exist. Fix the path in --config / CONCLAVE_CONFIG, or remove it to use ${DEFAULT_FILES.join(" or ")}.`);
+    return path;
+  }
+  return DEFAULT_FILES.map((name) => resolve(cwd, name)).find((path) => existsSync(path));
+}
+
+async function readConfigFile(file: string): Promise<Record<string, unknown>> {
+  let contents: unknown;
+  try {
+    contents = file.endsWith(".json") ? JSON.parse(readFileSync(file, "utf8")) : ((await import(pathToFileURL(file).href)) as { default?: unknown }).default;
+  } catch (error) {
+    throw new ConfigError(`Cannot read config file ${file}: ${(error as Error).message}. Fix the file (JSON, or a .ts module with a default export).`, { cause: error });
+  }
+  if (typeof contents !== "object" || contents === null || Array.isArray(contents)) {
+    throw new ConfigError(`Config file ${file} must hold an object (for .ts: export default defineConfig({...})).`);
+  }
+  return contents as Record<string, unknown>;
+}
+
+/** Leaves of a config object by dotted path; the `graphs` map is one leaf so layers replace it per entry. */
+function* flatten(value: Record<string, unknown>, prefix = ""): Generator<[string, unknown]> {
+  for (const [key, child] of Object.entries(value)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    const isMap = path === "graphs";
+    if (!isMap && typeof child === "object" && child !== null && !Array.isArray(child)) yield* flatten(child as Record<string, unknown>, path);
+    else if (isMap && typeof child === "object" && child !== null) for (const [name, entry] of Object.entries(child)) yield [`graphs.${name}`, entry];
+    else yield [path, child];
+  }
+}
+
+function set(target: Record<string, unknown>, sources: Record<string, ConfigSource>, path: string, value: unknown, source: ConfigSource): void {
+  const keys = path.split(".");
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== "object" || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys.at(-1)!] = value;
+  sources[path] = source;
+}
+
+function describeIssues(error: z.ZodError, sources: Record<string, ConfigSource>): string {
+  const lines = error.issues.map((issue) => {
+    const path = issue.path.join(".");
+    const source = sources[path] ?? "default";
+    const fix = issue.code === "unrecognized_keys" ? ` (known settings: see "conclave config")` : "";
+    return `  ${path || "(root)"}: ${issue.message}${fix} [from ${source}]`;
+  });
+  return `Invalid configuration:\n${lines.join("\n")}\nFix these settings (run "conclave config" to see every setting and where it comes from).`;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
+}
+
+function toNumber(raw: string): unknown {
+  const value = Number(raw);
+  return Number.isFinite(value) ? value : raw;
+}

@@ -1,0 +1,57 @@
+import { z } from "zod";
+
+const provider = z.enum(["auto", "offline", "openai"]);
+
+/** The chat model: the embedded offline model, or any OpenAI-compatible endpoint. */
+export const ModelConfigSchema = z.strictObject({
+  /** `auto` picks `openai` when a base URL or API key is configured, otherwise `offline`. */
+  provider: provider.default("auto"),
+  /** Model name sent to the provider (default `gpt-4o-mini` for `openai`). */
+  name: z.string().min(1).optional(),
+  /** OpenAI-compatible endpoint, e.g. `http://127.0.0.1:11434/v1` for Ollama. */
+  baseUrl: z.url({ message: "expected a URL such as http://127.0.0.1:8000/v1" }).optional(),
+  apiKey: z.string().min(1).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  /** Per-request timeout; a hung provider fails after this long. */
+  timeoutMs: z.number().int().positive().default(60_000),
+  /** Retries of a failed request (rate limits, 5xx, resets), honouring Retry-After. */
+  maxRetries: z.number().int().min(0).max(10).default(2),
+});
+
+/** Embeddings for retrieval: deterministic offline hashing, or an OpenAI-compatible endpoint. */
+export const EmbeddingsConfigSchema = z.strictObject({
+  provider: provider.default("auto"),
+  name: z.string().min(1).optional(),
+  baseUrl: z.url({ message: "expected a URL such as http://127.0.0.1:8000/v1" }).optional(),
+  apiKey: z.string().min(1).optional(),
+  dimensions: z.number().int().positive().optional(),
+});
+
+/** The whole configuration, as read from `conclave.config.json` / `.ts`, environment and flags. */
+export const ConfigSchema = z.strictObject({
+  model: ModelConfigSchema.default(ModelConfigSchema.parse({})),
+  embeddings: EmbeddingsConfigSchema.default(EmbeddingsConfigSchema.parse({})),
+  /** Graph registry: name → `./path/to/file.ts:exportName`. Merged over the `graphs` map of `registry`. */
+  graphs: z.record(z.string().min(1), z.string().min(1)).default({}),
+  /** A `langgraph.json` whose `graphs` map also registers graphs. */
+  registry: z.string().min(1).default("langgraph.json"),
+  /** The graph `conclave run` uses without `--graph`. */
+  defaultGraph: z.string().min(1).default("research"),
+  /** Folder of text/Markdown files for the `retrieve` tool instead of the bundled corpus. */
+  corpus: z.string().min(1).optional(),
+  /** Root folder the `read_file` tool may read. */
+  workspace: z.string().min(1).default("."),
+});
+
+export type ConclaveConfig = z.output<typeof ConfigSchema>;
+export type ConclaveConfigInput = z.input<typeof ConfigSchema>;
+export type ModelConfig = ConclaveConfig["model"];
+export type EmbeddingsConfig = ConclaveConfig["embeddings"];
+
+/**
+ * Typed helper for `conclave.config.ts`.
+ * @example export default defineConfig({ model: { provider: "openai", name: "gpt-4o-mini" } });
+ */
+export function defineConfig(config: ConclaveConfigInput): ConclaveConfigInput {
+  return config;
+}

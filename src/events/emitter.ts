@@ -1,0 +1,39 @@
+import { EventEmitter } from "eventemitter3";
+import type { ConclaveEvent, ConclaveEventType, EventOf, EventPayload } from "./types.ts";
+
+/** Listener signatures per event name; `"event"` receives every event. */
+export type RunEventMap = { [K in ConclaveEventType]: [event: EventOf<K>] } & { event: [event: ConclaveEvent] };
+
+/**
+ * The typed event stream of runs. One emitter may be shared by many runs (a CLI, a server);
+ * every event names its run and thread. Subscribers are synchronous and must not throw:
+ * a throwing listener is reported once on stderr and never breaks the run.
+ */
+export class RunEvents extends EventEmitter<RunEventMap> {
+  /** Emits `event` under its own type and under `"event"`. */
+  publish(event: ConclaveEvent): void {
+    try {
+      this.emit(event.type, event as never);
+      this.emit("event", event);
+    } catch (error) {
+      process.stderr.write(`conclave: an event listener threw on "${event.type}": ${String(error)}\n`);
+    }
+  }
+}
+
+/** Binds a run's ids so the code that emits only supplies the event-specific fields. */
+export interface RunEventSink {
+  readonly runId: string;
+  readonly threadId: string;
+  emit(payload: EventPayload): void;
+}
+
+export function createEventSink(events: RunEvents, runId: string, threadId: string): RunEventSink {
+  return {
+    runId,
+    threadId,
+    emit(payload) {
+      events.publish({ ...payload, runId, threadId, at: Date.now() } as ConclaveEvent);
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import type { ConclaveError } from "../errors.ts";
+
+/** Token counts of one model call or of a whole run. */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+}
+
+/** What every event carries: which run, and when. */
+interface EventBase {
+  runId: string;
+  threadId: string;
+  /** Milliseconds since the epoch. */
+  at: number;
+}
+
+/** Which model answered, as shown in banners and results. `offline` is true for the embedded model. */
+export interface ModelInfo {
+  provider: string;
+  name: string;
+  offline: boolean;
+}
+
+export interface RunStartEvent extends EventBase {
+  type: "run-start";
+  graph: string;
+  model: ModelInfo;
+  input: unknown;
+}
+export interface RunEndEvent extends EventBase {
+  type: "run-end";
+  status: "done" | "failed" | "aborted";
+  durationMs: number;
+  usage: RunUsage;
+  error?: ReturnType<ConclaveError["toJSON"]>;
+}
+export interface NodeStartEvent extends EventBase {
+  type: "node-start";
+  node: string;
+  /** LangGraph superstep number. */
+  step: number;
+  /** Subgraph namespace, empty at the top level. */
+  namespace: string;
+}
+export interface NodeEndEvent extends EventBase {
+  type: "node-end";
+  node: string;
+  step: number;
+  namespace: string;
+  durationMs: number;
+  error?: string;
+}
+export interface LlmCallStartEvent extends EventBase {
+  type: "llm-call-start";
+  callId: string;
+  model: string;
+  node?: string;
+  agent?: string;
+  messageCount: number;
+}
+export interface LlmCallEndEvent extends EventBase {
+  type: "llm-call-end";
+  callId: string;
+  model: string;
+  node?: string;
+  agent?: string;
+  latencyMs: number;
+  usage: TokenUsage;
+  toolCalls: Array<{ name: string; args: unknown }>;
+  /** The answer text (truncated to 500 characters). */
+  text: string;
+  error?: string;
+}
+export interface ToolCallStartEvent extends EventBase {
+  type: "tool-call-start";
+  callId: string;
+  tool: string;
+  args: unknown;
+  node?: string;
+  agent?: string;
+}
+export interface ToolCallEndEvent extends EventBase {
+  type: "tool-call-end";
+  callId: string;
+  tool: string;
+  latencyMs: number;
+  /** Size of the observation in characters. */
+  outputChars: number;
+  /** First 500 characters of the observation. */
+  output: string;
+  /** Set when the tool failed; the model still sees the failure as an observation. */
+  error?: string;
+  node?: string;
+  agent?: string;
+}
+export interface ErrorEvent extends EventBase {
+  type: "error";
+  error: ReturnType<ConclaveError["toJSON"]>;
+}
+/** A token (or chunk) of model output, only emitted by `stream()`. */
+export interface TokenEvent extends EventBase {
+  type: "token";
+  node?: string;
+  text: string;
+}
+
+/** Usage of a whole run. */
+export interface RunUsage extends TokenUsage {
+  modelCalls: number;
+  toolCalls: number;
+}
+
+/** Every event a run emits, discriminated by `type`. */
+export type ConclaveEvent =
+  | RunStartEvent
+  | RunEndEvent
+  | NodeStartEvent
+  | NodeEndEvent
+  | LlmCallStartEvent
+  | LlmCallEndEvent
+  | ToolCallStartEvent
+  | ToolCallEndEvent
+  | ErrorEvent
+  | TokenEvent;
+
+export type ConclaveEventType = ConclaveEvent["type"];
+
+/** The event of a given type, e.g. `EventOf<"tool-call-end">`. */
+export type EventOf<T extends ConclaveEventType> = Extract<ConclaveEvent, { type: T }>;
+
+/** Distributes `Omit` over the union so each member keeps its own fields. */
+type OmitBase<E> = E extends ConclaveEvent ? Omit<E, "runId" | "threadId" | "at"> : never;
+
+/** An event before the run fills in its run id, thread id and time. */
+export type EventPayload = OmitBase<ConclaveEvent>;

@@ -1,0 +1,61 @@
+/**
+ * Conclave: a typed, durable, observable multi-agent runtime on LangGraph.js.
+ * Everything users import comes from here (and test helpers from `conclave/testing`).
+ */
+
+// Errors
+export {
+  ConclaveError,
+  ConfigError,
+  DefinitionError,
+  GraphNotFoundError,
+  MaxStepsExceededError,
+  OutputValidationError,
+  ProviderError,
+  RunAbortedError,
+  StepLimitError,
+  UsageError,
+  isConclaveError,
+} from "./errors.ts";
+export type { ConclaveErrorOptions, ErrorCategory } from "./errors.ts";
+
+// Tools and agents
+export { defineTool, ToolExecutionError } from "./tools/define-tool.ts";
+export type { AnyTool, ToolDefinition, ToolRunContext } from "./tools/define-tool.ts";
+export { defineAgent } from "./agents/define-agent.ts";
+export type { Agent, AgentDefinition, AgentOutput } from "./agents/define-agent.ts";
+export { agentStateSchema, createAgentGraph, FINAL_ANSWER_TOOL } from "./agents/agent-graph.ts";
+export { runToolCalls, repairInvalidToolCalls } from "./agents/tools-node.ts";
+
+// Running graphs
+export { run, stream, DEFAULT_STEP_LIMIT } from "./runtime/run.ts";
+export type { GraphInput, GraphState, RunOptions, RunResult, RunStream, RunnableGraph } from "./runtime/run.ts";
+export { runContext } from "./runtime/context.ts";
+export type { ConclaveContext } from "./runtime/context.ts";
+export { setStepBudget, stepBudgetOf } from "./runtime/step-budget.ts";
+
+// Graph definitions and the registry
+export { compileGraph, defineGraph, definitionOf } from "./graphs/define-graph.ts";
+export type { ConclaveGraph, GraphAnswer, GraphBuildContext, GraphDefinition } from "./graphs/define-graph.ts";
+export { loadGraph, readRegistry } from "./graphs/registry.ts";
+export type { RegistryEntry } from "./graphs/registry.ts";
+export { answerFromMessages } from "./graphs/answer.ts";
+export { extractCitations } from "./graphs/citations.ts";
+export type { Citation } from "./graphs/citations.ts";
+
+// Events
+export { RunEvents } from "./events/emitter.ts";
+export type { RunEventMap, RunEventSink } from "./events/emitter.ts";
+export type * from "./events/types.ts";
+
+// Models
+export { OfflineChatModel, OFFLINE_MODEL_NAME } from "./models/offline/chat-model.ts";
+export { OfflineEmbeddings, OFFLINE_EMBEDDINGS_NAME } from "./models/offline/embeddings.ts";
+export { createChatModel, createEmbeddings, describeModel, defaultModel, effectiveProvider } from "./models/resolve.ts";
+export type { ResolvedModel } from "./models/resolve.ts";
+
+// Configuration
+export { ConfigSchema, defineConfig } from "./config/schema.ts";
+export type { ConclaveConfig, ConclaveConfigInput, EmbeddingsConfig, ModelConfig } from "./config/schema.ts";
+export { configFromEnvironment, loadConfig } from "./config/load.ts";
+export type { ConfigSource, LoadConfigOptions, LoadedConfig } from "./config/load.ts";

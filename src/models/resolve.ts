@@ -1,0 +1,57 @@
+import type { Embeddings } from "@langchain/core/embeddings";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { ConclaveConfig, EmbeddingsConfig, ModelConfig } from "../config/schema.ts";
+import { configFromEnvironment } from "../config/load.ts";
+import type { ModelInfo } from "../events/types.ts";
+import { OFFLINE_MODEL_NAME, OfflineChatModel } from "./offline/chat-model.ts";
+import { OFFLINE_EMBEDDINGS_NAME, OfflineEmbeddings } from "./offline/embeddings.ts";
+import { DEFAULT_OPENAI_EMBEDDINGS, DEFAULT_OPENAI_MODEL, createOpenAIChatModel, createOpenAIEmbeddings } from "./openai.ts";
+
+/** A chat model together with the label every result and banner shows for it. */
+export interface ResolvedModel {
+  model: BaseChatModel;
+  info: ModelInfo;
+}
+
+/** `auto` means: a configured endpoint or key wins, otherwise the offline model. */
+export function effectiveProvider(config: Pick<ModelConfig, "provider" | "baseUrl" | "apiKey">): "offline" | "openai" {
+  if (config.provider !== "auto") return config.provider;
+  return config.baseUrl || config.apiKey ? "openai" : "offline";
+}
+
+/** Builds the chat model the configuration asks for. */
+export function createChatModel(config: ModelConfig): ResolvedModel {
+  if (effectiveProvider(config) === "offline") {
+    return { model: new OfflineChatModel({}), info: { provider: "offline", name: OFFLINE_MODEL_NAME, offline: true } };
+  }
+  return { model: createOpenAIChatModel(config), info: { provider: "openai-compatible", name: config.name ?? DEFAULT_OPENAI_MODEL, offline: false } };
+}
+
+/** Builds the embeddings the configuration asks for (the chat model's endpoint is the fallback). */
+export function createEmbeddings(config: Pick<ConclaveConfig, "embeddings" | "model">): { embeddings: Embeddings; info: ModelInfo } {
+  const settings: EmbeddingsConfig = config.embeddings;
+  const provider = settings.provider === "auto" ? effectiveProvider({ provider: "auto", baseUrl: settings.baseUrl ?? config.model.baseUrl, apiKey: settings.apiKey ?? config.model.apiKey }) : settings.provider;
+  if (provider === "offline") {
+    return { embeddings: new OfflineEmbeddings(settings.dimensions ? { dimensions: settings.dimensions } : {}), info: { provider: "offline", name: OFFLINE_EMBEDDINGS_NAME, offline: true } };
+  }
+  return { embeddings: createOpenAIEmbeddings(settings, config.model), info: { provider: "openai-compatible", name: settings.name ?? DEFAULT_OPENAI_EMBEDDINGS, offline: false } };
+}
+
+/** The label of any chat model, including ones a user built. */
+export function describeModel(model: BaseChatModel): ModelInfo {
+  if (model instanceof OfflineChatModel) return { provider: "offline", name: OFFLINE_MODEL_NAME, offline: true };
+  const named = model as unknown as { model?: unknown; modelName?: unknown };
+  const name = typeof named.model === "string" ? named.model : typeof named.modelName === "string" ? named.modelName : model._llmType();
+  return { provider: model._llmType(), name, offline: false };
+}
+
+let fromEnvironment: ResolvedModel | undefined;
+
+/**
+ * The model for graphs run outside `run()` (for example by LangGraph's own tooling): built once
+ * from the environment variables, offline unless an endpoint or key is set.
+ */
+export function defaultModel(): BaseChatModel {
+  fromEnvironment ??= createChatModel(configFromEnvironment().model);
+  return fromEnvironment.model;
+}

@@ -1,0 +1,175 @@
+import { randomUUID } from "node:crypto";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { AIMessage, AIMessageChunk } from "@langchain/core/messages";
+import type { BaseMessage } from "@langchain/core/messages";
+import type { BaseCallbackHandler } from "@langchain/core/callbacks/base";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { EventCallbackHandler } from "../events/callback-bridge.ts";
+import { RunEvents, createEventSink } from "../events/emitter.ts";
+import type { RunEventSink } from "../events/emitter.ts";
+import type { ConclaveEvent, ModelInfo, RunUsage } from "../events/types.ts";
+import { defaultModel, describeModel } from "../models/resolve.ts";
+import { AsyncQueue } from "./async-queue.ts";
+import type { ConclaveContext } from "./context.ts";
+import { toConclaveError } from "./errors.ts";
+import { stepBudgetOf } from "./step-budget.ts";
+
+/** Anything LangGraph compiled: a `StateGraph`, a prebuilt agent, a functional `entrypoint`. */
+export interface RunnableGraph {
+  stream(input: never, options?: never): Promise<AsyncIterable<unknown>>;
+  invoke(input: never, options?: never): Promise<unknown>;
+}
+
+/** The input a graph accepts (its update type). */
+export type GraphInput<G extends RunnableGraph> = Parameters<G["invoke"]>[0];
+/** The state a graph returns. */
+export type GraphState<G extends RunnableGraph> = Awaited<ReturnType<G["invoke"]>>;
+
+/** Used when a graph records no step budget (see `setStepBudget`). */
+export const DEFAULT_STEP_LIMIT = 100;
+
+export interface RunOptions {
+  /** Conversation/checkpoint thread; a new id when omitted. */
+  threadId?: string;
+  /** Cancels the run, its model requests and its tools. */
+  signal?: AbortSignal;
+  /** Most LangGraph supersteps; derived from the graph's agents when omitted. */
+  stepLimit?: number;
+  /** The default model for agents that name none (default: from the environment, offline when nothing is configured). */
+  model?: BaseChatModel;
+  /** Label for `model` in events and results (default: derived from the model). */
+  modelInfo?: ModelInfo;
+  /** Receives every event of the run; share one emitter between runs to watch them all. */
+  events?: RunEvents;
+  /** Name shown in `run-start` (default: the graph's name). */
+  graphName?: string;
+  /** Extra LangChain config: callbacks, tags, metadata, configurable. */
+  config?: RunnableConfig;
+  /** Where the provider lives, for error messages (set by the CLI). */
+  endpoint?: string;
+  /** Provider timeout in ms, for error messages (set by the CLI). */
+  timeoutMs?: number;
+}
+
+/** What a finished run returns: the graph's final state, typed from the graph, and its accounting. */
+export interface RunResult<S> {
+  state: S;
+  runId: string;
+  threadId: string;
+  model: ModelInfo;
+  usage: RunUsage;
+  durationMs: number;
+}
+
+/** A running `stream()`: iterate it for events (including `token`s); `result` settles when it ends. */
+export interface RunStream<S> extends AsyncIterable<ConclaveEvent> {
+  result: Promise<RunResult<S>>;
+}
+
+/**
+ * Runs a compiled graph to the end and returns its typed final state with usage. Every run emits
+ * `run-start`, node, model and tool events and `run-end` on `options.events`. Failures are thrown
+ * as `ConclaveError`s that say what to fix; nothing the graph did is hidden.
+ *
+ * @example
+ * const { state, usage } = await run(createAgentGraph(agent), { messages: [new HumanMessage("2+2?")] });
+ */
+export async function run<G extends RunnableGraph>(graph: G, input: GraphInput<G>, options: RunOptions = {}): Promise<RunResult<GraphState<G>>> {
+  return execute(graph, input, options, false);
+}
+
+/**
+ * Like `run`, but yields the run's events as they happen, plus `token` events for model output
+ * (LangGraph's `messages` stream mode, so the model itself is not switched to streaming).
+ */
+export function stream<G extends RunnableGraph>(graph: G, input: GraphInput<G>, options: RunOptions = {}): RunStream<GraphState<G>> {
+  const queue = new AsyncQueue<ConclaveEvent>();
+  const events = options.events ?? new RunEvents();
+  const forward = (event: ConclaveEvent) => queue.push(event);
+  events.on("event", forward);
+  const result = execute(graph, input, { ...options, events }, true).finally(() => {
+    events.off("event", forward);
+    queue.end();
+  });
+  // The caller may only iterate; the rejection is still delivered through `result`.
+  result.catch(() => undefined);
+  return { result, [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator]() };
+}
+
+async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, options: RunOptions, tokens: boolean): Promise<RunResult<GraphState<G>>> {
+  const runId = randomUUID();
+  const threadId = options.threadId ?? randomUUID();
+  const model = options.model ?? defaultModel();
+  const modelInfo = options.modelInfo ?? describeModel(model);
+  const stepLimit = options.stepLimit ?? stepBudgetOf(graph) ?? DEFAULT_STEP_LIMIT;
+  const usage: RunUsage = { modelCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+  const sink = countingSink(createEventSink(options.events ?? new RunEvents(), runId, threadId), usage);
+  const startedAt = Date.now();
+  const graphName = options.graphName ?? (graph as { name?: string }).name ?? "graph";
+  sink.emit({ type: "run-start", graph: graphName, model: modelInfo, input });
+
+  const context: ConclaveContext = { model, modelInfo, events: sink };
+  const callbacks = [new EventCallbackHandler(sink), ...asArray(options.config?.callbacks)];
+  const config = {
+    ...options.config,
+    callbacks,
+    recursionLimit: stepLimit,
+    configurable: { ...options.config?.configurable, thread_id: threadId },
+    context,
+    streamMode: tokens ? (["values", "messages"] as const) : (["values"] as const),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  try {
+    let state: unknown;
+    for await (const [mode, chunk] of (await graph.stream(input as never, config as never)) as AsyncIterable<[string, unknown]>) {
+      if (mode === "values") state = chunk;
+      else if (mode === "messages") emitToken(sink, chunk);
+    }
+    const durationMs = Date.now() - startedAt;
+    sink.emit({ type: "run-end", status: "done", durationMs, usage: { ...usage } });
+    return { state: state as GraphState<G>, runId, threadId, model: modelInfo, usage: { ...usage }, durationMs };
+  } catch (caught) {
+    const error = toConclaveError(caught, { stepLimit, ...pickDefined({ signal: options.signal, endpoint: options.endpoint, timeoutMs: options.timeoutMs }) });
+    sink.emit({ type: "error", error: error.toJSON() });
+    sink.emit({ type: "run-end", status: error.code === "RUN_ABORTED" ? "aborted" : "failed", durationMs: Date.now() - startedAt, usage: { ...usage }, error: error.toJSON() });
+    throw error;
+  }
+}
+
+/** Adds every model and tool call to the run's usage as its events pass. */
+function countingSink(sink: RunEventSink, usage: RunUsage): RunEventSink {
+  return {
+    runId: sink.runId,
+    threadId: sink.threadId,
+    emit(payload) {
+      if (payload.type === "llm-call-end") {
+        usage.modelCalls += 1;
+        usage.inputTokens += payload.usage.inputTokens;
+        usage.outputTokens += payload.usage.outputTokens;
+        usage.totalTokens += payload.usage.totalTokens;
+      } else if (payload.type === "tool-call-end") {
+        usage.toolCalls += 1;
+      }
+      sink.emit(payload);
+    },
+  };
+}
+
+function emitToken(sink: RunEventSink, chunk: unknown): void {
+  const [message, metadata] = chunk as [BaseMessage | undefined, Record<string, unknown> | undefined];
+  // Streaming models send chunks; others send their whole answer once.
+  if (!message || !(AIMessageChunk.isInstance(message) || AIMessage.isInstance(message)) || !message.text) return;
+  const node = metadata?.langgraph_node;
+  sink.emit({ type: "token", text: message.text, ...(typeof node === "string" ? { node } : {}) });
+}
+
+function asArray(callbacks: RunnableConfig["callbacks"]): BaseCallbackHandler[] {
+  if (!callbacks) return [];
+  if (Array.isArray(callbacks)) return callbacks as BaseCallbackHandler[];
+  // A CallbackManager: keep its handlers.
+  return callbacks.handlers;
+}
+
+function pickDefined<T extends Record<string, unknown>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,69 @@
+import { AIMessage } from "@langchain/core/messages";
+import type { BaseMessage } from "@langchain/core/messages";
+import { FakeBuiltModel } from "@langchain/core/testing";
+
+/** One request the scripted model received, flattened for readable assertions. */
+export interface RecordedMessage {
+  role: "system" | "user" | "assistant" | "tool" | string;
+  content: string;
+  toolCalls?: Array<{ id: string | undefined; name: string; args: Record<string, unknown> }>;
+  toolCallId?: string;
+  status?: string;
+}
+
+/**
+ * A scripted chat model for deterministic tests: LangChain's `fakeModel()` (queue replies, tool
+ * calls and errors; record every call) with shorthands and a flattened view of what was sent,
+ * so a test can assert the requests as well as the answer.
+ *
+ * @example
+ * const model = scriptedModel().callTools([{ name: "add", args: { a: 1, b: 2 } }]).reply("3");
+ * await run(graph, input, { model });
+ * expect(model.requests[1]).toContainEqual(expect.objectContaining({ role: "tool", content: "3" }));
+ */
+export class ScriptedChatModel extends FakeBuiltModel {
+  /** Queues a plain text answer. */
+  reply(content: string): this {
+    return this.respond(new AIMessage({ content, usage_metadata: usageFor(content) }));
+  }
+
+  /** Queues an answer that calls tools (ids are generated when omitted). */
+  callTools(calls: Array<{ name: string; args: Record<string, unknown>; id?: string }>): this {
+    return this.respondWithTools(calls);
+  }
+
+  /** Queues an error thrown by the next call. */
+  fail(error: Error): this {
+    return this.respond(error);
+  }
+
+  /** Every request received so far, each as its list of flattened messages. */
+  get requests(): RecordedMessage[][] {
+    return this.calls.map((call) => call.messages.map(flatten));
+  }
+}
+
+/** Creates a `ScriptedChatModel`. */
+export function scriptedModel(): ScriptedChatModel {
+  return new ScriptedChatModel();
+}
+
+function flatten(message: BaseMessage): RecordedMessage {
+  const type = message.getType();
+  const role = type === "human" ? "user" : type === "ai" ? "assistant" : type;
+  const out: RecordedMessage = { role, content: message.text };
+  if (AIMessage.isInstance(message) && message.tool_calls?.length) {
+    out.toolCalls = message.tool_calls.map((call) => ({ id: call.id, name: call.name, args: call.args }));
+  }
+  const tool = message as { tool_call_id?: string; status?: string };
+  if (type === "tool") {
+    if (tool.tool_call_id !== undefined) out.toolCallId = tool.tool_call_id;
+    if (tool.status !== undefined) out.status = tool.status;
+  }
+  return out;
+}
+
+function usageFor(content: string) {
+  const output = Math.max(1, Math.ceil(content.length / 4));
+  return { input_tokens: 0, output_tokens: output, total_tokens: output };
+}

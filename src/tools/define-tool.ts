@@ -1,0 +1,100 @@
+import { tool as langchainTool } from "@langchain/core/tools";
+import type { DynamicStructuredTool, StructuredToolInterface } from "@langchain/core/tools";
+import { z } from "zod";
+import { ConclaveError, DefinitionError } from "../errors.ts";
+
+/** What a tool's `run` receives besides its validated arguments. */
+export interface ToolRunContext {
+  /** Aborted when the run is cancelled or the tool's `timeoutMs` passes: pass it to fetch, streams, child processes. */
+  signal: AbortSignal;
+  /** The model's id for this call, when the call came from a model. */
+  toolCallId?: string;
+}
+
+/** A tool definition. `schema` is a zod object; `run` gets the parsed arguments, typed from it. */
+export interface ToolDefinition<S extends z.ZodObject> {
+  /** Letters, digits, `_` and `-`, at most 64 characters (the OpenAI rule, the strictest in use). */
+  name: string;
+  /** What the tool does and when to use it: the model chooses tools by this text. */
+  description: string;
+  schema: S;
+  /** Returns the observation: a string, or any JSON value (sent to the model as JSON). */
+  run: (args: z.output<S>, context: ToolRunContext) => unknown;
+  /** Abort and report the call as failed after this many milliseconds. */
+  timeoutMs?: number;
+}
+
+/** Any LangChain tool is accepted wherever a Conclave tool is. */
+export type AnyTool = StructuredToolInterface;
+
+/** Raised inside a tool call; the agent turns it into an observation the model can react to. */
+export class ToolExecutionError extends ConclaveError {
+  override name = "ToolExecutionError";
+  constructor(tool: string, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super("TOOL_FAILED", "user", message, { ...options, details: { tool, ...options?.details } });
+  }
+}
+
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/**
+ * Defines a tool and returns a LangChain tool, so it works in any LangChain or LangGraph code too.
+ * Arguments are validated by `schema` before `run` is called; a failure, a thrown error or a
+ * timeout reaches the model as an error observation, never as a crash of the run.
+ *
+ * @example
+ * const add = defineTool({
+ *   name: "add",
+ *   description: "Adds two numbers.",
+ *   schema: z.object({ a: z.number(), b: z.number() }),
+ *   run: ({ a, b }) => String(a + b),
+ * });
+ */
+export function defineTool<S extends z.ZodObject>(definition: ToolDefinition<S>): DynamicStructuredTool {
+  checkDefinition(definition);
+  const { name, description, schema, run, timeoutMs } = definition;
+  return langchainTool(
+    async (args: z.output<S>, config?: { signal?: AbortSignal; toolCall?: { id?: string } }) => {
+      const signals = [config?.signal, timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
+      const signal = signals.length === 0 ? new AbortController().signal : signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
+      const context: ToolRunContext = { signal, ...(config?.toolCall?.id ? { toolCallId: config.toolCall.id } : {}) };
+      const output = await raceAbort(Promise.resolve().then(() => run(args, context)), signal, name, timeoutMs);
+      return typeof output === "string" ? output : JSON.stringify(output ?? null);
+    },
+    { name, description, schema },
+  ) as unknown as DynamicStructuredTool;
+}
+
+function checkDefinition(definition: ToolDefinition<z.ZodObject>): void {
+  if (!TOOL_NAME.test(definition.name ?? "")) {
+    throw new DefinitionError(`Tool name ${JSON.stringify(definition.name)} is invalid. Use 1-64 letters, digits, "_" or "-" (for example "search_docs").`);
+  }
+  if (typeof definition.description !== "string" || definition.description.trim() === "") {
+    throw new DefinitionError(`Tool "${definition.name}" has no description. Say what it does and when to use it: the model picks tools by their description.`);
+  }
+  if (!(definition.schema instanceof z.ZodObject)) {
+    throw new DefinitionError(`Tool "${definition.name}" needs a zod object schema, e.g. z.object({ query: z.string() }).`);
+  }
+  if (typeof definition.run !== "function") {
+    throw new DefinitionError(`Tool "${definition.name}" needs a run(args, context) function.`);
+  }
+  if (definition.timeoutMs !== undefined && !(definition.timeoutMs > 0)) {
+    throw new DefinitionError(`Tool "${definition.name}" has timeoutMs ${definition.timeoutMs}; use a positive number of milliseconds.`);
+  }
+}
+
+/** Settles with the tool's result, or rejects as soon as the signal aborts — a tool that ignores its signal cannot hang the run. */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal, tool: string, timeoutMs: number | undefined): Promise<T> {
+  const aborted = () => {
+    const timedOut = signal.reason instanceof DOMException && signal.reason.name === "TimeoutError";
+    return timedOut
+      ? new ToolExecutionError(tool, `Tool "${tool}" timed out after ${timeoutMs} ms. Try a narrower request, or raise the tool's timeoutMs.`, { details: { timeoutMs } })
+      : new ToolExecutionError(tool, `Tool "${tool}" was cancelled because the run was aborted.`, { cause: signal.reason });
+  };
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted());
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
