@@ -5,8 +5,8 @@ import { END, MessagesValue, START, StateGraph, StateSchema } from "@langchain/l
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { z } from "zod";
 import { DefinitionError, MaxStepsExceededError, OutputValidationError } from "../errors.ts";
-import { AGENT_METADATA_KEY } from "../events/callback-bridge.ts";
-import { defaultModel } from "../models/resolve.ts";
+import { AGENT_METADATA_KEY, observeModelCall } from "../models/observe.ts";
+import { defaultModel, describeModel } from "../models/resolve.ts";
 import { runContext } from "../runtime/context.ts";
 import { setStepBudget } from "../runtime/step-budget.ts";
 import type { Agent } from "./define-agent.ts";
@@ -41,7 +41,8 @@ export function createAgentGraph<O extends z.ZodType | undefined>(agent: Agent<O
     const config = tagged(nodeConfig, agent.name);
     const model = modelFor(agent, config);
     const bound = agent.tools.length ? bindTools(model, agent) : model;
-    const response = await bound.invoke([new SystemMessage(agent.instructions), ...state.messages], config);
+    const messages = [new SystemMessage(agent.instructions), ...state.messages];
+    const response = await observeModelCall(config, labelFor(model, config, messages.length), () => bound.invoke(messages, config));
     const message = repairInvalidToolCalls(AIMessage.isInstance(response) ? response : new AIMessage({ content: (response as AIMessage).content }));
     const steps = state.steps + 1;
     if (message.tool_calls?.length && steps >= agent.maxSteps) {
@@ -83,6 +84,13 @@ function modelFor(agent: Agent<z.ZodType | undefined>, config: LangGraphRunnable
   return agent.model ?? runContext(config).model ?? defaultModel();
 }
 
+/** The model's name for events: the run's label when it is the run's model, else read from the model. */
+function labelFor(model: BaseChatModel, config: LangGraphRunnableConfig, messageCount: number) {
+  const context = runContext(config);
+  const name = context.model === model && context.modelInfo ? context.modelInfo.name : describeModel(model).name;
+  return { model: name, messageCount };
+}
+
 function bindTools(model: BaseChatModel, agent: Agent<z.ZodType | undefined>) {
   if (typeof model.bindTools !== "function") {
     throw new DefinitionError(`Agent "${agent.name}" has tools, but its model (${model._llmType()}) cannot call tools. Use a model with tool calling, or remove the tools.`);
@@ -102,7 +110,7 @@ async function structuredAnswer(agent: Agent<z.ZodType | undefined>, messages: B
   const conversation: BaseMessage[] = [new SystemMessage(agent.instructions), ...messages, new HumanMessage(`Give your final answer by calling the ${FINAL_ANSWER_TOOL} tool with arguments that match its schema.`)];
   let problem = "";
   for (let attempt = 1; attempt <= STRUCTURED_ATTEMPTS; attempt++) {
-    const result = (await structured.invoke(conversation, config)) as { parsed?: unknown; parsingError?: unknown } | undefined;
+    const result = (await observeModelCall(config, labelFor(model, config, conversation.length), () => structured.invoke(conversation, config))) as { parsed?: unknown; parsingError?: unknown } | undefined;
     const checked = schema.safeParse(result && "parsed" in result ? result.parsed : result);
     if (checked.success) return checked.data;
     problem = result?.parsingError instanceof Error ? result.parsingError.message : z.prettifyError(checked.error);

@@ -4,6 +4,7 @@ import { ToolInputParsingException } from "@langchain/core/tools";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { isGraphInterrupt } from "@langchain/langgraph";
 import type { AnyTool } from "../tools/define-tool.ts";
+import { whereOf } from "../models/observe.ts";
 import { runContext } from "../runtime/context.ts";
 
 /** Ids of the tool calls the model made with arguments that were not valid JSON (see `repairInvalidToolCalls`). */
@@ -57,9 +58,7 @@ export async function runToolCalls(messages: BaseMessage[], tools: readonly AnyT
 async function runOne(call: ToolCall, tools: Map<string, AnyTool>, invalid: InvalidToolCall | undefined, config?: LangGraphRunnableConfig): Promise<ToolMessage> {
   const events = runContext(config).events;
   const callId = call.id ?? "";
-  const node = typeof config?.metadata?.langgraph_node === "string" ? config.metadata.langgraph_node : undefined;
-  const agent = typeof config?.metadata?.conclave_agent === "string" ? config.metadata.conclave_agent : undefined;
-  const where = { ...(node ? { node } : {}), ...(agent ? { agent } : {}) };
+  const where = whereOf(config);
   const startedAt = Date.now();
   events?.emit({ type: "tool-call-start", callId, tool: call.name, args: invalid ? invalid.args : call.args, ...where });
 

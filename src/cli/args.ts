@@ -18,7 +18,8 @@ export function parseCommandArgs<O extends Options>(command: string, argv: strin
   try {
     return parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
   } catch (error) {
-    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(/\.$/, "");
+    // Node's messages run over several lines ("…ambiguous / Did you forget…"); the CLI promises one.
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(/\s*\r?\n\s*/g, " ").replace(/\.$/, "");
     throw new UsageError(`conclave ${command}: ${message}. Run "conclave ${command} --help" for the options.`, { cause: error });
   }
 }

@@ -142,13 +142,23 @@ function set(target: Record<string, unknown>, sources: Record<string, ConfigSour
 }
 
 function describeIssues(error: z.ZodError, sources: Record<string, ConfigSource>): string {
-  const lines = error.issues.map((issue) => {
+  const lines = error.issues.flatMap((issue) => {
+    // zod reports unknown keys on their parent object; name each key so its source can be found.
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => {
+        const path = [...issue.path, key].join(".");
+        return `  ${path}: Unrecognized key: "${key}" — not a known setting (see "conclave config" for the known ones) [from ${sourceOf(sources, path)}]`;
+      });
+    }
     const path = issue.path.join(".");
-    const source = sources[path] ?? "default";
-    const fix = issue.code === "unrecognized_keys" ? ` (known settings: see "conclave config")` : "";
-    return `  ${path || "(root)"}: ${issue.message}${fix} [from ${source}]`;
+    return [`  ${path || "(root)"}: ${issue.message} [from ${sourceOf(sources, path)}]`];
   });
   return `Invalid configuration:\n${lines.join("\n")}\nFix these settings (run "conclave config" to see every setting and where it comes from).`;
+}
+
+/** A leaf's source, or the source of the values under it (an unknown object-valued key). */
+function sourceOf(sources: Record<string, ConfigSource>, path: string): ConfigSource {
+  return sources[path] ?? Object.entries(sources).find(([key]) => key.startsWith(`${path}.`))?.[1] ?? "default";
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -12,9 +12,9 @@ const PLACEHOLDER_KEY = "not-needed-for-local-servers";
 /**
  * A `ChatOpenAI` for OpenAI or any Chat Completions server. Settings measured to matter:
  * `useResponsesApi: false` (some model names silently switch to /v1/responses otherwise),
- * no `streaming: true` (offline it tries to download tiktoken data and stalls; tokens stream
- * through LangGraph's `messages` mode instead), and explicit retries and timeout (the defaults
- * take ~94 s to fail against a dead endpoint).
+ * `streaming` left unset — `true` makes it download tiktoken data and stall offline, and `false`
+ * disables streaming altogether, while unset lets LangGraph's `messages` mode stream tokens — and
+ * explicit retries and timeout (the defaults take ~94 s to fail against a dead endpoint).
  */
 export function createOpenAIChatModel(config: ModelConfig): ChatOpenAI {
   return new ChatOpenAI({
@@ -22,7 +22,6 @@ export function createOpenAIChatModel(config: ModelConfig): ChatOpenAI {
     apiKey: apiKeyFor(config.apiKey, config.baseUrl, "OPENAI_API_KEY"),
     configuration: config.baseUrl ? { baseURL: config.baseUrl } : {},
     useResponsesApi: false,
-    streaming: false,
     maxRetries: config.maxRetries,
     timeout: config.timeoutMs,
     ...(config.temperature === undefined ? {} : { temperature: config.temperature }),

@@ -14,12 +14,13 @@ export function resolveInside(root: string, path: string): string {
   if (path.split(/[\\/]+/).includes("..")) {
     throw new ToolExecutionError("read_file", `"${path}" contains "..". Only files inside the workspace root can be read; give a path without "..".`);
   }
+  if (!existsSync(root)) throw new ToolExecutionError("read_file", `The workspace root ${root} does not exist. Set "workspace" in conclave.config.json (or CONCLAVE_WORKSPACE) to an existing folder.`);
   const realRoot = realpathSync(root);
   const candidate = resolve(realRoot, path);
   if (!existsSync(candidate)) throw new ToolExecutionError("read_file", `There is no file "${path}" in the workspace. Check the name; paths are relative to the workspace root.`);
   const real = realpathSync(candidate);
   const inside = relative(realRoot, real);
-  if (inside.startsWith("..") || isAbsolute(inside) || inside.split(sep)[0] === "..") {
+  if (inside.split(sep)[0] === ".." || isAbsolute(inside)) {
     throw new ToolExecutionError("read_file", `"${path}" is a link that points outside the workspace. Only files inside the workspace root can be read.`);
   }
   if (!statSync(real).isFile()) throw new ToolExecutionError("read_file", `"${path}" is a folder, not a file. Give the path of a file inside it.`);

@@ -1,4 +1,5 @@
-import type { BaseLanguageModelInput } from "@langchain/core/language_models/base";
+import type { BaseLanguageModelInput, StructuredOutputMethodOptions } from "@langchain/core/language_models/base";
+import type { InteropZodType } from "@langchain/core/utils/types";
 import { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { BaseChatModelCallOptions, BindToolsInput } from "@langchain/core/language_models/chat_models";
 import { AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
@@ -14,6 +15,8 @@ import { collectEvidence } from "./evidence.ts";
 import { estimateTokens } from "./text.ts";
 import type { JsonSchema, ToolSpec } from "./tool-choice.ts";
 import { chooseToolCalls } from "./tool-choice.ts";
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- the overloads mirror BaseChatModel's */
 
 /** The name every result and banner shows for the embedded model. */
 export const OFFLINE_MODEL_NAME = "conclave-offline";
@@ -54,7 +57,9 @@ export class OfflineChatModel extends BaseChatModel<OfflineCallOptions> {
   }
 
   /** Structured output as a forced tool call, parsed back into the tool's arguments. */
-  override withStructuredOutput(schema: unknown, config?: { name?: string; includeRaw?: boolean }): never {
+  override withStructuredOutput<RunOutput extends Record<string, any> = Record<string, any>>(schema: InteropZodType<RunOutput> | Record<string, any>, config?: StructuredOutputMethodOptions<false>): Runnable<BaseLanguageModelInput, RunOutput>;
+  override withStructuredOutput<RunOutput extends Record<string, any> = Record<string, any>>(schema: InteropZodType<RunOutput> | Record<string, any>, config?: StructuredOutputMethodOptions<true>): Runnable<BaseLanguageModelInput, { raw: BaseMessage; parsed: RunOutput }>;
+  override withStructuredOutput(schema: unknown, config?: StructuredOutputMethodOptions<boolean>): Runnable<BaseLanguageModelInput, unknown> {
     const name = config?.name ?? "extract";
     const parameters = toJsonSchema(schema as Parameters<typeof toJsonSchema>[0]) as JsonSchema;
     const bound = this.withConfig({ tools: [{ name, description: "Structured answer", parameters }], tool_choice: name });
@@ -62,7 +67,7 @@ export class OfflineChatModel extends BaseChatModel<OfflineCallOptions> {
       const raw = (await bound.invoke(input, runConfig)) as AIMessage;
       const parsed = raw.tool_calls?.find((call) => call.name === name)?.args;
       return config?.includeRaw ? { raw, parsed } : parsed;
-    }) as never;
+    });
   }
 
   async _generate(messages: BaseMessage[], options: this["ParsedCallOptions"]): Promise<ChatResult> {

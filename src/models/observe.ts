@@ -1,0 +1,73 @@
+import { randomUUID } from "node:crypto";
+import { AIMessage, AIMessageChunk } from "@langchain/core/messages";
+import type { BaseMessage } from "@langchain/core/messages";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
+import type { TokenUsage } from "../events/types.ts";
+import { runContext } from "../runtime/context.ts";
+
+/** Metadata key naming the Conclave agent a model or tool call belongs to. */
+export const AGENT_METADATA_KEY = "conclave_agent";
+
+const NO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+
+/** Which call this is, for its events. */
+export interface ModelCallLabel {
+  /** The model's name as shown in events. */
+  model: string;
+  /** How many messages are sent. */
+  messageCount: number;
+}
+
+/**
+ * Wraps one model call so it reports `llm-call-start` / `llm-call-end` (model, tokens, latency,
+ * tool calls) to the current run. Every model call Conclave makes goes through here — the one
+ * place later layers hook retries, budgets and tracing into. Call it from your own nodes too:
+ * `observeModelCall(config, label, () => model.invoke(messages, config))`.
+ */
+export async function observeModelCall<T>(config: LangGraphRunnableConfig | undefined, label: ModelCallLabel, call: () => Promise<T>, messageOf: (output: T) => BaseMessage | undefined = asMessage): Promise<T> {
+  const events = runContext(config).events;
+  if (!events) return call();
+  const callId = randomUUID();
+  const where = whereOf(config);
+  const startedAt = Date.now();
+  events.emit({ type: "llm-call-start", callId, model: label.model, messageCount: label.messageCount, ...where });
+  try {
+    const output = await call();
+    const message = messageOf(output);
+    const ai = message && (AIMessage.isInstance(message) || AIMessageChunk.isInstance(message)) ? (message as AIMessage) : undefined;
+    events.emit({
+      type: "llm-call-end",
+      callId,
+      model: label.model,
+      latencyMs: Date.now() - startedAt,
+      usage: usageOf(ai),
+      toolCalls: (ai?.tool_calls ?? []).map((toolCall) => ({ name: toolCall.name, args: toolCall.args })),
+      text: (ai?.text ?? "").slice(0, 500),
+      ...where,
+    });
+    return output;
+  } catch (error) {
+    events.emit({ type: "llm-call-end", callId, model: label.model, latencyMs: Date.now() - startedAt, usage: NO_USAGE, toolCalls: [], text: "", error: error instanceof Error ? error.message : String(error), ...where });
+    throw error;
+  }
+}
+
+/** The node and agent a call runs in, from LangGraph's and Conclave's metadata. */
+export function whereOf(config: LangGraphRunnableConfig | undefined): { node?: string; agent?: string } {
+  const node = config?.metadata?.langgraph_node;
+  const agent = config?.metadata?.[AGENT_METADATA_KEY];
+  return { ...(typeof node === "string" ? { node } : {}), ...(typeof agent === "string" ? { agent } : {}) };
+}
+
+function asMessage(output: unknown): BaseMessage | undefined {
+  if (typeof output !== "object" || output === null) return undefined;
+  // withStructuredOutput({ includeRaw: true }) answers { raw, parsed }.
+  const raw = (output as { raw?: unknown }).raw;
+  const candidate = raw ?? output;
+  return AIMessage.isInstance(candidate) || AIMessageChunk.isInstance(candidate) ? (candidate as BaseMessage) : undefined;
+}
+
+function usageOf(message: AIMessage | undefined): TokenUsage {
+  const usage = message?.usage_metadata;
+  return usage ? { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens, totalTokens: usage.total_tokens } : NO_USAGE;
+}
