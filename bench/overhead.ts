@@ -6,7 +6,7 @@
 import { HumanMessage } from "@langchain/core/messages";
 import { END, START, StateGraph, StateSchema } from "@langchain/langgraph";
 import { z } from "zod";
-import { createAgentGraph, defineAgent, defineTool, run } from "../src/index.ts";
+import { RunEvents, createAgentGraph, defineAgent, defineTool, run } from "../src/index.ts";
 import { scriptedModel } from "../src/testing/index.ts";
 
 process.env.LANGSMITH_TRACING = "false";
@@ -28,7 +28,12 @@ interface Case {
   steps: number;
   raw: () => Promise<unknown>;
   conclave: () => Promise<unknown>;
+  /** The same with a listener on every event, as the CLI's progress output has. */
+  listened: () => Promise<unknown>;
 }
+
+const listened = new RunEvents();
+listened.on("event", () => undefined);
 
 function chainCase(): Case {
   const graph = chainGraph(10);
@@ -37,6 +42,7 @@ function chainCase(): Case {
     steps: 10,
     raw: () => graph.invoke({ count: 0 }, { recursionLimit: 25 }),
     conclave: () => run(graph, { count: 0 }, { stepLimit: 25 }),
+    listened: () => run(graph, { count: 0 }, { stepLimit: 25, events: listened }),
   };
 }
 
@@ -52,6 +58,7 @@ function reactCase(): Case {
     steps: 3,
     raw: () => (script(), graph.invoke(input(), { context: { model }, recursionLimit: 11 })),
     conclave: () => (script(), run(graph, input(), { model })),
+    listened: () => (script(), run(graph, input(), { model, events: listened })),
   };
 }
 
@@ -73,6 +80,7 @@ async function measure(benchCase: Case): Promise<void> {
   }
   const raw: number[] = [];
   const conclave: number[] = [];
+  const withListener: number[] = [];
   for (let index = 0; index < ROUNDS; index++) {
     // Alternate the order too, so neither side always runs on a warmer cache.
     if (index % 2 === 0) {
@@ -82,6 +90,7 @@ async function measure(benchCase: Case): Promise<void> {
       conclave.push(await time(benchCase.conclave));
       raw.push(await time(benchCase.raw));
     }
+    withListener.push(await time(benchCase.listened));
   }
   const rawMedian = median(raw);
   const conclaveMedian = median(conclave);
@@ -91,6 +100,8 @@ async function measure(benchCase: Case): Promise<void> {
   console.log(`${benchCase.name}: ${ROUNDS} runs each, median`);
   console.log(`  raw LangGraph   ${rawMedian.toFixed(3)} ms/run  (${perStepRaw.toFixed(3)} ms/step)`);
   console.log(`  Conclave run()  ${conclaveMedian.toFixed(3)} ms/run  (+${perStepAdded.toFixed(3)} ms/step)`);
+  const listenedMedian = median(withListener);
+  console.log(`  + a listener    ${listenedMedian.toFixed(3)} ms/run  (+${((listenedMedian - rawMedian) / benchCase.steps).toFixed(3)} ms/step, ratio ${(listenedMedian / rawMedian).toFixed(3)}; every event built and delivered)`);
   console.log(`  ratio ${ratio.toFixed(3)} → ${((ratio - 1) * 100).toFixed(1)}% added (target ≤ 5%) ${ratio <= 1.05 ? "OK" : "OVER TARGET"}`);
 }
 

@@ -33,6 +33,9 @@ export type { GraphInput, GraphState, RunOptions, RunResult, RunStream, Runnable
 export { runContext } from "./runtime/context.ts";
 export type { ConclaveContext } from "./runtime/context.ts";
 export { setStepBudget, stepBudgetOf } from "./runtime/step-budget.ts";
+export { observeNode } from "./runtime/observe-node.ts";
+export { AGENT_METADATA_KEY, observeModelCall, whereOf } from "./models/observe.ts";
+export type { ModelCallLabel } from "./models/observe.ts";
 
 // Graph definitions and the registry
 export { compileGraph, defineGraph, definitionOf } from "./graphs/define-graph.ts";

@@ -8,6 +8,7 @@ import { DefinitionError, MaxStepsExceededError, OutputValidationError } from ".
 import { AGENT_METADATA_KEY, observeModelCall } from "../models/observe.ts";
 import { defaultModel, describeModel } from "../models/resolve.ts";
 import { runContext } from "../runtime/context.ts";
+import { observeNode } from "../runtime/observe-node.ts";
 import { setStepBudget } from "../runtime/step-budget.ts";
 import type { Agent } from "./define-agent.ts";
 import { repairInvalidToolCalls, runToolCalls } from "./tools-node.ts";
@@ -58,9 +59,9 @@ export function createAgentGraph<O extends z.ZodType | undefined>(agent: Agent<O
   });
 
   const graph = new StateGraph(State)
-    .addNode("model", callModel)
-    .addNode("tools", callTools)
-    .addNode("respond", respond)
+    .addNode("model", observeNode("model", callModel))
+    .addNode("tools", observeNode("tools", callTools))
+    .addNode("respond", observeNode("respond", respond))
     .addEdge(START, "model")
     .addConditionalEdges("model", (state: S) => {
       const last = state.messages.at(-1);

@@ -10,6 +10,11 @@ export type RunEventMap = { [K in ConclaveEventType]: [event: EventOf<K>] } & { 
  * a throwing listener is reported once on stderr and never breaks the run.
  */
 export class RunEvents extends EventEmitter<RunEventMap> {
+  /** True when someone listens to `type` or to every event; lets emitters skip building unwanted events. */
+  wants(type: ConclaveEventType): boolean {
+    return this.listenerCount("event") > 0 || this.listenerCount(type) > 0;
+  }
+
   /** Emits `event` under its own type and under `"event"`. */
   publish(event: ConclaveEvent): void {
     try {
@@ -33,7 +38,7 @@ export function createEventSink(events: RunEvents, runId: string, threadId: stri
     runId,
     threadId,
     emit(payload) {
-      events.publish({ ...payload, runId, threadId, at: Date.now() } as ConclaveEvent);
+      if (events.wants(payload.type)) events.publish({ ...payload, runId, threadId, at: Date.now() } as ConclaveEvent);
     },
   };
 }

@@ -16,7 +16,9 @@ const MAX_SENTENCES = 3;
 
 /** Composes an answer from the most relevant evidence, citing each sentence's source; numbers stay exactly as written. */
 export function composeAnswer(request: string, evidence: readonly EvidenceSentence[]): ComposedAnswer {
-  const chosen = rankEvidence(request, evidence, MAX_SENTENCES).sort((a, b) => a.position - b.position);
+  let chosen = rankEvidence(request, evidence, MAX_SENTENCES).sort((a, b) => a.position - b.position);
+  // A request about text it hands over ("summarise this") shares no terms with it: lead with that text.
+  if (chosen.length === 0) chosen = evidence.filter((sentence) => sentence.given).slice(0, MAX_SENTENCES).map((sentence) => ({ ...sentence, score: 0.5 }));
   if (chosen.length === 0) {
     const text = evidence.length
       ? "The tool results do not answer this request: none of them mentions its key terms."

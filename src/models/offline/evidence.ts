@@ -8,6 +8,8 @@ export interface EvidenceSentence {
   source?: string;
   /** Order of appearance, to keep the answer readable. */
   position: number;
+  /** Given in the request itself rather than found by a tool. */
+  given?: boolean;
 }
 
 /** A line that starts with `[id]` opens a passage from source `id` (the convention tools follow to be citable). */
@@ -24,7 +26,7 @@ export function collectEvidence(messages: readonly BaseMessage[]): EvidenceSente
       found.push(...splitPassages(message.text, found.length));
     } else if (HumanMessage.isInstance(message)) {
       // Context pasted into a request counts only when it is marked with source ids.
-      found.push(...splitPassages(message.text, found.length).filter((sentence) => sentence.source));
+      found.push(...splitPassages(message.text, found.length).filter((sentence) => sentence.source).map((sentence) => ({ ...sentence, given: true })));
     }
   }
   return found;
