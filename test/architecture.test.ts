@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -7,6 +7,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const IMPORT = /(?:^|\n)\s*(?:import|export)[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
 
 function sourceFiles(folder: string): string[] {
+  if (!existsSync(folder)) return [];
   return readdirSync(folder).flatMap((name) => {
     const path = join(folder, name);
     if (statSync(path).isDirectory()) return sourceFiles(path);
@@ -20,6 +21,10 @@ function importsOf(file: string): string[] {
 
 describe("layering", () => {
   const runtime = sourceFiles(join(root, "src"));
+
+  it("the top level has the folders the architecture names", () => {
+    for (const folder of ["src", "agents", "tools", "graphs", "evals", "docs", "test"]) expect(existsSync(join(root, folder)), folder).toBe(true);
+  });
 
   it("src/ never imports what is built on it (agents/, tools/, graphs/, evals/)", () => {
     const offenders = runtime.flatMap((file) =>

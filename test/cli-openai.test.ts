@@ -10,7 +10,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 function conclave(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("OPENAI_") && !key.startsWith("CONCLAVE_"))) as Record<string, string>;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["bin/conclave.js", ...args], { cwd: root, env: { ...base, ...env } });
+    const child = spawn(process.execPath, ["src/cli/bin.js", ...args], { cwd: root, env: { ...base, ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));

@@ -231,8 +231,8 @@ describe("help, graphs and config", () => {
 describe("the real process", () => {
   const spawnOptions = { cwd: ROOT, env: cleanEnv(), encoding: "utf8" as const, timeout: 60_000 };
 
-  it("bin/conclave.js run answers offline", () => {
-    const result = spawnSync("node", ["bin/conclave.js", "run", CALCULATION], spawnOptions);
+  it("src/cli/bin.js run answers offline", () => {
+    const result = spawnSync("node", ["src/cli/bin.js", "run", CALCULATION], spawnOptions);
     expect(result.error).toBeUndefined();
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain("395");

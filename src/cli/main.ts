@@ -53,7 +53,7 @@ function version(): string {
   return pkg.version;
 }
 
-/** Runs as a program when executed directly (npm start, bin/conclave.js). */
+/** Runs as a program when executed directly (npm start, src/cli/bin.js). */
 export async function runAsProgram(): Promise<void> {
   const controller = new AbortController();
   let interrupted = false;

@@ -6,8 +6,8 @@
 import { HumanMessage } from "@langchain/core/messages";
 import { END, START, StateGraph, StateSchema } from "@langchain/langgraph";
 import { z } from "zod";
-import { RunEvents, createAgentGraph, defineAgent, defineTool, run } from "../src/index.ts";
-import { scriptedModel } from "../src/testing/index.ts";
+import { RunEvents, createAgentGraph, defineAgent, defineTool, run } from "../../src/index.ts";
+import { scriptedModel } from "../../src/testing/index.ts";
 
 process.env.LANGSMITH_TRACING = "false";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 400);

@@ -4,5 +4,5 @@
 import { register } from "tsx/esm/api";
 
 register();
-const { runAsProgram } = await import("../src/cli/main.ts");
+const { runAsProgram } = await import("./main.ts");
 await runAsProgram();
