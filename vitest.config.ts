@@ -14,6 +14,7 @@ export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "agents/**/*.test.ts", "tools/**/*.test.ts", "graphs/**/*.test.ts", "evals/**/*.test.ts", "test/**/*.test.ts"],
     setupFiles: ["test/setup.ts"],
+    reporters: ["default", "./test/summary-reporter.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
