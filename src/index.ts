@@ -20,12 +20,12 @@ export {
 export type { ConclaveErrorOptions, ErrorCategory } from "./errors.ts";
 
 // Tools and agents
-export { defineTool, ToolExecutionError } from "./tools/define-tool.ts";
-export type { AnyTool, ToolDefinition, ToolRunContext } from "./tools/define-tool.ts";
-export { defineAgent } from "./agents/define-agent.ts";
-export type { Agent, AgentDefinition, AgentOutput } from "./agents/define-agent.ts";
-export { agentStateSchema, createAgentGraph, FINAL_ANSWER_TOOL } from "./agents/agent-graph.ts";
-export { runToolCalls, repairInvalidToolCalls } from "./agents/tools-node.ts";
+export { defineTool, ToolExecutionError } from "./tool/define-tool.ts";
+export type { AnyTool, ToolDefinition, ToolRunContext } from "./tool/define-tool.ts";
+export { defineAgent } from "./agent/define-agent.ts";
+export type { Agent, AgentDefinition, AgentOutput } from "./agent/define-agent.ts";
+export { agentStateSchema, createAgentGraph, FINAL_ANSWER_TOOL } from "./agent/agent-graph.ts";
+export { runToolCalls, repairInvalidToolCalls } from "./agent/tools-node.ts";
 
 // Running graphs
 export { run, stream, DEFAULT_STEP_LIMIT } from "./runtime/run.ts";
@@ -38,13 +38,13 @@ export { AGENT_METADATA_KEY, observeModelCall, whereOf } from "./models/observe.
 export type { ModelCallLabel } from "./models/observe.ts";
 
 // Graph definitions and the registry
-export { compileGraph, defineGraph, definitionOf } from "./graphs/define-graph.ts";
-export type { ConclaveGraph, GraphAnswer, GraphBuildContext, GraphDefinition } from "./graphs/define-graph.ts";
-export { loadGraph, readRegistry } from "./graphs/registry.ts";
-export type { RegistryEntry } from "./graphs/registry.ts";
-export { answerFromMessages } from "./graphs/answer.ts";
-export { extractCitations } from "./graphs/citations.ts";
-export type { Citation } from "./graphs/citations.ts";
+export { compileGraph, defineGraph, definitionOf } from "./graph/define-graph.ts";
+export type { ConclaveGraph, GraphAnswer, GraphBuildContext, GraphDefinition } from "./graph/define-graph.ts";
+export { loadGraph, readRegistry } from "./graph/registry.ts";
+export type { RegistryEntry } from "./graph/registry.ts";
+export { answerFromMessages } from "./graph/answer.ts";
+export { extractCitations } from "./graph/citations.ts";
+export type { Citation } from "./graph/citations.ts";
 
 // Events
 export { RunEvents } from "./events/emitter.ts";

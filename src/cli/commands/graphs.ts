@@ -1,5 +1,5 @@
 import { loadConfig } from "../../config/load.ts";
-import { loadGraph, readRegistry } from "../../graphs/registry.ts";
+import { loadGraph, readRegistry } from "../../graph/registry.ts";
 import { parseCommandArgs } from "../args.ts";
 import type { CliIO } from "../output.ts";
 

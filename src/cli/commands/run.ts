@@ -2,7 +2,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { loadConfig } from "../../config/load.ts";
 import { UsageError } from "../../errors.ts";
 import { RunEvents } from "../../events/emitter.ts";
-import { loadGraph } from "../../graphs/registry.ts";
+import { loadGraph } from "../../graph/registry.ts";
 import { createChatModel } from "../../models/resolve.ts";
 import { run } from "../../runtime/run.ts";
 import { parseCommandArgs, positiveInteger } from "../args.ts";

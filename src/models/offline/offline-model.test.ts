@@ -1,7 +1,7 @@
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { defineTool } from "../../tools/define-tool.ts";
+import { defineTool } from "../../tool/define-tool.ts";
 import { OfflineChatModel } from "./chat-model.ts";
 import { OfflineEmbeddings } from "./embeddings.ts";
 import { findArithmetic, sentences } from "./text.ts";

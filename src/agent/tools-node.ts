@@ -3,7 +3,7 @@ import type { BaseMessage, InvalidToolCall, ToolCall } from "@langchain/core/mes
 import { ToolInputParsingException } from "@langchain/core/tools";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { isGraphInterrupt } from "@langchain/langgraph";
-import type { AnyTool } from "../tools/define-tool.ts";
+import type { AnyTool } from "../tool/define-tool.ts";
 import { whereOf } from "../models/observe.ts";
 import { runContext } from "../runtime/context.ts";
 

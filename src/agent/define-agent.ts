@@ -1,7 +1,7 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { z } from "zod";
 import { DefinitionError } from "../errors.ts";
-import type { AnyTool } from "../tools/define-tool.ts";
+import type { AnyTool } from "../tool/define-tool.ts";
 
 /** An agent definition: plain data, executed by `createAgentGraph` / `run`. */
 export interface AgentDefinition<O extends z.ZodType | undefined = undefined> {
