@@ -25,13 +25,17 @@ Usage:
   conclave run "<task>" [options]
 
 Options:
-  --graph NAME        Graph to run (default: "defaultGraph" in the config, "research")
+  --graph NAME        Graph to run (default: "defaultGraph" in the config, else the first registered)
   --model NAME        Model name for the provider (env CONCLAVE_MODEL)
   --provider NAME     offline | openai | auto (env CONCLAVE_PROVIDER; auto = openai when a base URL or key is set)
   --base-url URL      OpenAI-compatible endpoint (env OPENAI_BASE_URL)
   --corpus DIR        Folder of .md/.txt files for the retrieve tool (default: the bundled corpus)
   --thread ID         Thread id for this run (default: a new one)
   --step-limit N      Most graph steps before the run stops (default: derived from the agents' maxSteps)
+  --max-rounds N      Most critique or debate rounds (graphs that have rounds)
+  --agents N          How many agents take part (e.g. debate solvers)
+  --max-model-calls N Budget: most model calls in the run; it then ends with its best answer
+  --max-tokens N      Budget: most tokens in the run; it then ends with its best answer
   --json              Print one JSON object: answer, citations, graph, model, threadId, usage
   --verbose           Show every node and model call, and stacks on errors
   --quiet             No progress output on stderr

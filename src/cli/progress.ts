@@ -44,6 +44,10 @@ function describe(event: ConclaveEvent, verbose: boolean): string | undefined {
       return event.error
         ? `${who(event.agent, event.node)} ← ${event.tool} error: ${clip(event.error, 200)} (${event.latencyMs} ms)`
         : `${who(event.agent, event.node)} ← ${event.tool} ${event.outputChars} chars (${event.latencyMs} ms)`;
+    case "decision":
+      return `[${event.by}] ${event.next === "finish" ? "finish" : `→ ${event.next}`}${event.round !== undefined ? ` (round ${event.round})` : ""}: ${event.reason}`;
+    case "round-end":
+      return `── ${event.loop} round ${event.round}: ${event.summary}`;
     case "error":
       return verbose ? `✖ ${event.error.message}` : undefined;
     case "run-end":

@@ -48,7 +48,7 @@ describe("loadConfig", () => {
     const loaded = await loadConfig({ cwd, env: {} });
     expect(loaded.config).toEqual(ConfigSchema.parse({}));
     expect(loaded.config.model.provider).toBe("auto");
-    expect(loaded.config.defaultGraph).toBe("research");
+    expect(loaded.config.defaultGraph).toBeUndefined();
     expect(loaded.config.model.timeoutMs).toBeGreaterThan(0);
     expect(loaded.config.corpus).toBeUndefined();
     expect(loaded.sources).toEqual({});

@@ -35,8 +35,8 @@ export const ConfigSchema = z.strictObject({
   graphs: z.record(z.string().min(1), z.string().min(1)).default({}),
   /** A `langgraph.json` whose `graphs` map also registers graphs. */
   registry: z.string().min(1).default("langgraph.json"),
-  /** The graph `conclave run` uses without `--graph`. */
-  defaultGraph: z.string().min(1).default("research"),
+  /** The graph `conclave run` uses without `--graph` (default: the first registered graph). */
+  defaultGraph: z.string().min(1).optional(),
   /** Folder of text/Markdown files for the `retrieve` tool instead of the bundled corpus. */
   corpus: z.string().min(1).optional(),
   /** Root folder the `read_file` tool may read. */

@@ -105,10 +105,35 @@ export interface TokenEvent extends EventBase {
   text: string;
 }
 
-/** Usage of a whole run. */
+/** A routing decision a coordinating node made, and why. */
+export interface DecisionEvent extends EventBase {
+  type: "decision";
+  /** Who decided (an agent or node name). */
+  by: string;
+  /** Where the run goes next (a node name, or "finish"). */
+  next: string;
+  reason: string;
+  round?: number;
+}
+
+/** The end of a critique or debate round, with its convergence measures. */
+export interface RoundEndEvent extends EventBase {
+  type: "round-end";
+  round: number;
+  /** Which loop: e.g. "critique" or "debate". */
+  loop: string;
+  /** Measures of convergence, e.g. claimsSupported, claimsTotal, itemsResolved, draftChange, agreement. */
+  measures: Record<string, number>;
+  /** A one-line summary for progress output. */
+  summary: string;
+}
+
+/** Usage of a whole run, and per agent. */
 export interface RunUsage extends TokenUsage {
   modelCalls: number;
   toolCalls: number;
+  /** Model calls and tokens of each named agent. */
+  byAgent: Record<string, TokenUsage & { modelCalls: number }>;
 }
 
 /** Every event a run emits, discriminated by `type`. */
@@ -122,7 +147,9 @@ export type ConclaveEvent =
   | ToolCallStartEvent
   | ToolCallEndEvent
   | ErrorEvent
-  | TokenEvent;
+  | TokenEvent
+  | DecisionEvent
+  | RoundEndEvent;
 
 export type ConclaveEventType = ConclaveEvent["type"];
 

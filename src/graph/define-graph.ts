@@ -4,16 +4,28 @@ import { DefinitionError } from "../errors.ts";
 import type { GraphInput, GraphState, RunnableGraph } from "../runtime/run.ts";
 import type { Citation } from "./citations.ts";
 
-/** What a graph builder receives: the resolved configuration and the folder paths are relative to. */
+/** Options a run passes to a graph's builder (CLI: `--max-rounds`, `--agents`); a graph reads those it knows. */
+export interface GraphOptions {
+  /** Most critique or debate rounds. */
+  maxRounds?: number;
+  /** How many agents take part (for example debate solvers). */
+  agents?: number;
+  [option: string]: unknown;
+}
+
+/** What a graph builder receives: the resolved configuration, the folder paths are relative to, and run options. */
 export interface GraphBuildContext {
   config: ConclaveConfig;
   cwd: string;
+  options?: GraphOptions;
 }
 
 /** The answer the CLI prints, pulled from a graph's final state. */
 export interface GraphAnswer {
   answer: string;
   citations: Citation[];
+  /** Graph-specific facts for `--json` (rounds, verdict, termination reason, …). */
+  details?: Record<string, unknown>;
 }
 
 /**

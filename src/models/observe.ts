@@ -3,6 +3,7 @@ import { AIMessage, AIMessageChunk } from "@langchain/core/messages";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { TokenUsage } from "../events/types.ts";
+import { reserveModelCall } from "../runtime/budget.ts";
 import { runContext } from "../runtime/context.ts";
 
 /** Metadata key naming the Conclave agent a model or tool call belongs to. */
@@ -26,6 +27,7 @@ export interface ModelCallLabel {
  */
 export async function observeModelCall<T>(config: LangGraphRunnableConfig | undefined, label: ModelCallLabel, call: () => Promise<T>, messageOf: (output: T) => BaseMessage | undefined = asMessage): Promise<T> {
   const events = runContext(config).events;
+  reserveModelCall(config);
   if (!events) return call();
   const callId = randomUUID();
   const where = whereOf(config);

@@ -1,7 +1,8 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { RunEventSink } from "../events/emitter.ts";
-import type { ModelInfo } from "../events/types.ts";
+import type { EventPayload, ModelInfo, RunUsage } from "../events/types.ts";
+import type { RunBudget } from "./budget.ts";
 
 /**
  * What `run()` hands every node through LangGraph's runtime `context` (never checkpointed):
@@ -14,6 +15,15 @@ export interface ConclaveContext {
   modelInfo?: ModelInfo;
   /** Where nodes report tool calls and other events. */
   events?: RunEventSink;
+  /** The run's usage so far (live: updated as calls end). */
+  usage?: RunUsage;
+  /** The run's caps; model calls are refused once one is reached. */
+  budget?: RunBudget;
+}
+
+/** Reports an event (a decision, a round's end, …) to the current run; does nothing outside `run()`. */
+export function reportEvent(config: LangGraphRunnableConfig | undefined, payload: EventPayload): void {
+  runContext(config).events?.emit(payload);
 }
 
 /** The Conclave context of the current node call (empty outside `run()`). */

@@ -1,5 +1,6 @@
 import { loadConfig } from "../../config/load.ts";
 import { loadGraph, readRegistry } from "../../graph/registry.ts";
+import type { RegistryEntry } from "../../graph/registry.ts";
 import { parseCommandArgs } from "../args.ts";
 import type { CliIO } from "../output.ts";
 
@@ -7,15 +8,17 @@ import type { CliIO } from "../output.ts";
 export async function graphsCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseCommandArgs("graphs", argv, { json: { type: "boolean" } });
   const loaded = await loadConfig({ cwd: io.cwd, env: io.env, ...(values.config ? { file: values.config } : {}) });
-  const rows = [];
-  for (const entry of readRegistry(loaded.config, loaded.cwd)) {
+  const entries = readRegistry(loaded.config, loaded.cwd);
+  const defaultName = loaded.config.defaultGraph ?? entries[0]?.name;
+  const rows: Array<RegistryEntry & { description: string; default: boolean }> = [];
+  for (const entry of entries) {
     let description: string;
     try {
       description = (await loadGraph(entry.name, loaded.config, loaded.cwd)).description;
     } catch (error) {
       description = `cannot load: ${(error as Error).message}`;
     }
-    rows.push({ ...entry, description, default: entry.name === loaded.config.defaultGraph });
+    rows.push({ ...entry, description, default: entry.name === defaultName });
   }
   if (values.json) {
     io.stdout(`${JSON.stringify(rows)}\n`);

@@ -2,7 +2,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { loadConfig } from "../../config/load.ts";
 import { UsageError } from "../../errors.ts";
 import { RunEvents } from "../../events/emitter.ts";
-import { loadGraph } from "../../graph/registry.ts";
+import { loadGraph, readRegistry } from "../../graph/registry.ts";
 import { createChatModel } from "../../models/resolve.ts";
 import { run } from "../../runtime/run.ts";
 import { parseCommandArgs, positiveInteger } from "../args.ts";
@@ -17,10 +17,18 @@ const RUN_OPTIONS = {
   corpus: { type: "string" },
   thread: { type: "string" },
   "step-limit": { type: "string" },
+  "max-rounds": { type: "string" },
+  agents: { type: "string" },
+  "max-model-calls": { type: "string" },
+  "max-tokens": { type: "string" },
   json: { type: "boolean" },
   verbose: { type: "boolean" },
   quiet: { type: "boolean" },
 } as const;
+
+function definedOnly<T extends Record<string, number | undefined>>(values: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: number };
+}
 
 /** `conclave run "<task>"`: runs a registered graph and prints its answer (exit 0), or fails with the reason (exit 1). */
 export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal): Promise<number> {
@@ -28,6 +36,8 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
   const task = positionals.join(" ").trim();
   if (!task) throw new UsageError(`conclave run: missing the task. Usage: conclave run "<task>" [--graph NAME] — see "conclave run --help".`);
   const stepLimit = positiveInteger("run", "step-limit", values["step-limit"]);
+  const options = definedOnly({ maxRounds: positiveInteger("run", "max-rounds", values["max-rounds"]), agents: positiveInteger("run", "agents", values.agents) });
+  const budget = definedOnly({ maxModelCalls: positiveInteger("run", "max-model-calls", values["max-model-calls"]), maxTokens: positiveInteger("run", "max-tokens", values["max-tokens"]) });
 
   const flag = (value: unknown, name: string) => ({ value, flag: `--${name}` });
   const loaded = await loadConfig({
@@ -37,7 +47,7 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
     flags: { "model.name": flag(values.model, "model"), "model.provider": flag(values.provider, "provider"), "model.baseUrl": flag(values["base-url"], "base-url"), corpus: flag(values.corpus, "corpus") },
   });
   const { config } = loaded;
-  const graphName = values.graph ?? config.defaultGraph;
+  const graphName = values.graph ?? config.defaultGraph ?? readRegistry(config, loaded.cwd)[0]?.name ?? "";
   const definition = await loadGraph(graphName, config, loaded.cwd);
   const { model, info } = createChatModel(config.model);
   const endpoint = info.offline ? undefined : (config.model.baseUrl ?? "https://api.openai.com/v1");
@@ -46,7 +56,7 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
   const progress = values.quiet ? undefined : attachProgress(events, io.stderr, { verbose: values.verbose ?? false });
   if (!values.quiet) io.stderr(`${modelBanner(info, endpoint)}\n`);
   try {
-    const graph = definition.build({ config, cwd: loaded.cwd });
+    const graph = definition.build({ config, cwd: loaded.cwd, options });
     const result = await run(graph, definition.input(task), {
       model: model as BaseChatModel,
       modelInfo: info,
@@ -57,10 +67,11 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
       ...(endpoint ? { endpoint } : {}),
       ...(values.thread ? { threadId: values.thread } : {}),
       ...(stepLimit ? { stepLimit } : {}),
+      ...(Object.keys(budget).length ? { budget } : {}),
     });
-    const { answer, citations } = definition.output(result.state);
+    const { answer, citations, details } = definition.output(result.state);
     if (values.json) {
-      io.stdout(`${JSON.stringify({ answer, citations, graph: graphName, model: info, threadId: result.threadId, usage: result.usage })}\n`);
+      io.stdout(`${JSON.stringify({ answer, citations, graph: graphName, model: info, threadId: result.threadId, usage: result.usage, ...details })}\n`);
     } else {
       io.stdout(`${answer}\n`);
       if (info.offline && !values.quiet) io.stderr(`(answered by the offline model ${info.name}: extractive, from tool results only)\n`);

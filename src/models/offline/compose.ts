@@ -90,8 +90,18 @@ function fillString(answer: ComposedAnswer, key: string): string {
   return answer.text;
 }
 
-/** The enum value the evidence mentions, else the first one. */
+/** The enum value the evidence names first (as a whole word: "supported" is not in "unsupported"), else the first value. */
 function pickEnum(values: readonly unknown[], answer: ComposedAnswer): unknown {
   const text = answer.text.toLowerCase();
-  return values.find((value) => typeof value === "string" && text.includes(value.toLowerCase())) ?? values[0];
+  let best: { value: unknown; at: number } | undefined;
+  for (const value of values) {
+    if (typeof value !== "string") continue;
+    const at = text.search(new RegExp(`(?<![\\p{L}\\p{N}_-])${escapeRegExp(value.toLowerCase())}(?![\\p{L}\\p{N}_-])`, "u"));
+    if (at >= 0 && (!best || at < best.at)) best = { value, at };
+  }
+  return best?.value ?? values[0];
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
