@@ -30,7 +30,7 @@ export { runToolCalls, repairInvalidToolCalls } from "./agent/tools-node.ts";
 // Running graphs
 export { run, stream, DEFAULT_STEP_LIMIT } from "./runtime/run.ts";
 export type { GraphInput, GraphState, RunOptions, RunResult, RunStream, RunnableGraph } from "./runtime/run.ts";
-export { runContext } from "./runtime/context.ts";
+export { reportEvent, runContext } from "./runtime/context.ts";
 export type { ConclaveContext } from "./runtime/context.ts";
 export { setStepBudget, stepBudgetOf } from "./runtime/step-budget.ts";
 export { observeNode } from "./runtime/observe-node.ts";
@@ -39,12 +39,24 @@ export type { ModelCallLabel } from "./models/observe.ts";
 
 // Graph definitions and the registry
 export { compileGraph, defineGraph, definitionOf } from "./graph/define-graph.ts";
-export type { ConclaveGraph, GraphAnswer, GraphBuildContext, GraphDefinition } from "./graph/define-graph.ts";
+export type { ConclaveGraph, GraphAnswer, GraphBuildContext, GraphDefinition, GraphOptions } from "./graph/define-graph.ts";
 export { loadGraph, readRegistry } from "./graph/registry.ts";
 export type { RegistryEntry } from "./graph/registry.ts";
 export { answerFromMessages } from "./graph/answer.ts";
 export { extractCitations } from "./graph/citations.ts";
 export type { Citation } from "./graph/citations.ts";
+
+// Patterns
+export { createDebateGraph, DebateState, DebateRoundSchema, DebateVerdictSchema, SolverAnswerSchema } from "./patterns/debate.ts";
+export type { DebateOptions, DebateRound, DebateTermination, SolverAnswer } from "./patterns/debate.ts";
+export { majority, normalizeAnswer, summarize } from "./patterns/answers.ts";
+
+// Budgets
+export { BudgetExceededError, budgetExceeded, isBudgetExceeded } from "./runtime/budget.ts";
+export type { RunBudget } from "./runtime/budget.ts";
+
+// Text helpers (shared with the offline model, for tools that score text)
+export { numbers as extractNumbers, sentences as splitSentences, terms as contentTerms } from "./models/offline/text.ts";
 
 // Events
 export { RunEvents } from "./events/emitter.ts";

@@ -1,20 +1,36 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { GraphBuildContext } from "conclave";
 import { createEmbeddings } from "conclave";
 import { calculator } from "./calculator/index.ts";
+import { createCheckSupportTool } from "./check-support/index.ts";
 import { createReadFileTool } from "./read-file/index.ts";
-import { createRetrieveTool } from "./retrieve/index.ts";
+import { BUNDLED_CORPUS, corpusIndex, createRetrieveTool } from "./retrieve/index.ts";
 
 export { calculator } from "./calculator/index.ts";
+export { checkSupport, createCheckSupportTool } from "./check-support/index.ts";
+export type { SupportCheck, SupportVerdict } from "./check-support/index.ts";
 export { createReadFileTool } from "./read-file/index.ts";
-export { BUNDLED_CORPUS, buildIndex, createRetrieveTool } from "./retrieve/index.ts";
+export { BUNDLED_CORPUS, buildIndex, corpusIndex, createRetrieveTool } from "./retrieve/index.ts";
 
-/** The standard research toolset, configured from a graph's build context (corpus, embeddings, workspace). */
-export function researchTools({ config, cwd }: GraphBuildContext) {
+/**
+ * The standard toolset, configured from a graph's build context: one corpus index (the bundled
+ * corpus or `--corpus DIR`, cached under `.conclave/index`) shared by `retrieve` and
+ * `check_support`, the calculator, and `read_file` confined to the workspace.
+ */
+export function standardTools({ config, cwd }: GraphBuildContext) {
   const { embeddings } = createEmbeddings(config);
-  return [
+  const index = corpusIndex({ folder: config.corpus ? resolve(cwd, config.corpus) : BUNDLED_CORPUS, embeddings, cacheDir: join(cwd, ".conclave", "index") });
+  return {
     calculator,
-    createRetrieveTool({ embeddings, ...(config.corpus ? { corpus: resolve(cwd, config.corpus) } : {}) }),
-    createReadFileTool({ root: resolve(cwd, config.workspace) }),
-  ];
+    retrieve: createRetrieveTool({ index }),
+    readFile: createReadFileTool({ root: resolve(cwd, config.workspace) }),
+    checkSupport: createCheckSupportTool({ index }),
+    index,
+  };
+}
+
+/** The research toolset: calculator, retrieve and read_file. */
+export function researchTools(context: GraphBuildContext) {
+  const tools = standardTools(context);
+  return [tools.calculator, tools.retrieve, tools.readFile];
 }

@@ -62,7 +62,8 @@ export function createAgentGraph<O extends z.ZodType | undefined>(agent: Agent<O
     .addNode("model", observeNode("model", callModel))
     .addNode("tools", observeNode("tools", callTools))
     .addNode("respond", observeNode("respond", respond))
-    .addEdge(START, "model")
+    // With nothing to call and a schema to fill, the answer is one structured call.
+    .addConditionalEdges(START, () => (agent.tools.length === 0 && agent.outputSchema ? "respond" : "model"), ["model", "respond"])
     .addConditionalEdges("model", (state: S) => {
       const last = state.messages.at(-1);
       if (last && AIMessage.isInstance(last) && last.tool_calls?.length) return "tools";

@@ -25,8 +25,12 @@ const MAX_FILES = 5_000;
 
 /** Reads every text and Markdown file under `folder` (recursively); README files are documentation, not corpus. */
 export function readCorpus(folder: string): CorpusDocument[] {
-  const files = listFiles(folder).filter((file) => TEXT_FILES.has(extname(file).toLowerCase()) && !/^readme\./i.test(file.split("/").at(-1) ?? ""));
-  return files.map((file) => parseDocument(relative(folder, file).split("\\").join("/"), readFileSync(file, "utf8")));
+  return listCorpusFiles(folder).map((file) => parseDocument(relative(folder, file).split("\\").join("/"), readFileSync(file, "utf8")));
+}
+
+/** The corpus files under `folder`: text and Markdown, without README files, sorted. */
+export function listCorpusFiles(folder: string): string[] {
+  return listFiles(folder).filter((file) => TEXT_FILES.has(extname(file).toLowerCase()) && !/^readme\./i.test(file.split("/").at(-1) ?? ""));
 }
 
 function listFiles(folder: string): string[] {

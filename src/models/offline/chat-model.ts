@@ -80,7 +80,7 @@ export class OfflineChatModel extends BaseChatModel<OfflineCallOptions> {
   }
 
   private respond(messages: BaseMessage[], tools: ToolSpec[], toolChoice: string | undefined): AIMessage {
-    const lastRequest = findLastIndex(messages, (m) => HumanMessage.isInstance(m));
+    const lastRequest = messages.findLastIndex((m) => HumanMessage.isInstance(m));
     const ask = requestText(messages[lastRequest]);
     const query = messages.filter((m) => HumanMessage.isInstance(m)).map(requestText).join("\n");
     const evidence = collectEvidence(messages);
@@ -88,7 +88,7 @@ export class OfflineChatModel extends BaseChatModel<OfflineCallOptions> {
 
     const forced = toolChoice && toolChoice !== "none" && toolChoice !== "auto" ? tools.find((tool) => tool.name === toolChoice) ?? (toolChoice === "any" || toolChoice === "required" ? tools[0] : undefined) : undefined;
     if (forced) {
-      const args = fillSchema(forced.parameters, composeAnswer(query, evidence)) as Record<string, unknown>;
+      const args = fillSchema(forced.parameters, composeAnswer(query, evidence, toolErrors(messages))) as Record<string, unknown>;
       return new AIMessage({ content: "", tool_calls: [{ type: "tool_call", id: idFor(0), name: forced.name, args }] });
     }
     const observed = messages.slice(lastRequest + 1).some((m) => ToolMessage.isInstance(m));
@@ -97,7 +97,7 @@ export class OfflineChatModel extends BaseChatModel<OfflineCallOptions> {
       const calls: ToolCall[] = chooseToolCalls(ask, tools, () => idFor(index++));
       if (calls.length) return new AIMessage({ content: "", tool_calls: calls });
     }
-    return new AIMessage({ content: composeAnswer(query, evidence).text });
+    return new AIMessage({ content: composeAnswer(query, evidence, toolErrors(messages.slice(lastRequest + 1))).text });
   }
 }
 
@@ -106,9 +106,9 @@ function requestText(message: BaseMessage | undefined): string {
   return (message?.text ?? "").split(/\r?\n/).filter((line) => !/^\s*\[[^\]]+\]/.test(line)).join("\n");
 }
 
-function findLastIndex<T>(items: readonly T[], predicate: (item: T) => boolean): number {
-  for (let index = items.length - 1; index >= 0; index--) if (predicate(items[index]!)) return index;
-  return -1;
+/** The error observations among these messages, so an answer can say why it has no evidence. */
+function toolErrors(messages: readonly BaseMessage[]): string[] {
+  return messages.filter((message) => ToolMessage.isInstance(message) && (message.status === "error" || message.text.startsWith("Error:"))).map((message) => message.text.replace(/^Error:\s*/, "").split("\n")[0]!);
 }
 
 function toSpec(tool: BindToolsInput | ToolSpec): ToolSpec {

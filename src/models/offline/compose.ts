@@ -15,14 +15,16 @@ export interface ComposedAnswer {
 const MAX_SENTENCES = 3;
 
 /** Composes an answer from the most relevant evidence, citing each sentence's source; numbers stay exactly as written. */
-export function composeAnswer(request: string, evidence: readonly EvidenceSentence[]): ComposedAnswer {
+export function composeAnswer(request: string, evidence: readonly EvidenceSentence[], errors: readonly string[] = []): ComposedAnswer {
   let chosen = rankEvidence(request, evidence, MAX_SENTENCES).sort((a, b) => a.position - b.position);
   // A request about text it hands over ("summarise this") shares no terms with it: lead with that text.
   if (chosen.length === 0) chosen = evidence.filter((sentence) => sentence.given).slice(0, MAX_SENTENCES).map((sentence) => ({ ...sentence, score: 0.5 }));
   if (chosen.length === 0) {
     const text = evidence.length
-      ? "The tool results do not answer this request: none of them mentions its key terms."
-      : "No evidence was available, and the offline model answers only from tool results and cited text it is given.";
+      ? "The tool results do not answer this request: none of them is about what it asks."
+      : errors.length
+        ? `The tools failed, so there is no evidence to answer from: ${errors.join(" ")}`
+        : "No evidence was available, and the offline model answers only from tool results and cited text it is given.";
     return { text, sentences: [], coverage: 0 };
   }
   const text = chosen.map((sentence) => withPeriod(sentence.text) + (sentence.source ? ` [${sentence.source}]` : "")).join(" ");
@@ -59,7 +61,7 @@ export function fillSchema(schema: JsonSchema, answer: ComposedAnswer, key = "")
     case "boolean":
       return answer.sentences.length > 0;
     default:
-      return fillString(answer, key);
+      return fillString(answer, key, schema);
   }
 }
 
@@ -77,17 +79,25 @@ function fillArray(schema: JsonSchema, answer: ComposedAnswer, key: string): unk
 }
 
 function fillNumber(schema: JsonSchema, answer: ComposedAnswer, key: string, type: string): number {
-  let value = SCORE_NAMES.test(key) || (schema.maximum !== undefined && schema.maximum <= 1) ? answer.coverage : Number((numbers(answer.text)[0] ?? "0").replace(/,/g, ""));
+  // Citation markers hold numbers too ("[apollo-11#3]"); they are not part of the answer.
+  const prose = answer.text.replace(/\[[^\]]*\]/g, " ");
+  let value = SCORE_NAMES.test(describe(key, schema)) || (schema.maximum !== undefined && schema.maximum <= 1) ? answer.coverage : Number((numbers(prose)[0] ?? "0").replace(/,/g, ""));
   if (schema.minimum !== undefined) value = Math.max(schema.minimum, value);
   if (schema.maximum !== undefined) value = Math.min(schema.maximum, value);
   return type === "integer" ? Math.round(value) : value;
 }
 
-function fillString(answer: ComposedAnswer, key: string): string {
+function fillString(answer: ComposedAnswer, key: string, schema: JsonSchema): string {
   const first = answer.sentences[0];
+  const label = describe(key, schema);
   if (SOURCE_NAMES.test(key) && !ANSWER_NAMES.test(key)) return first?.source ?? "";
-  if (REASON_NAMES.test(key)) return first ? `Based on: ${first.text}` : answer.text;
+  if (REASON_NAMES.test(label)) return first?.text ?? answer.text;
   return answer.text;
+}
+
+/** A field's name and description: both say what belongs in it. */
+function describe(key: string, schema: JsonSchema): string {
+  return `${key} ${schema.description ?? ""}`;
 }
 
 /** The enum value the evidence names first (as a whole word: "supported" is not in "unsupported"), else the first value. */

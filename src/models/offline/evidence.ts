@@ -1,6 +1,6 @@
 import type { BaseMessage } from "@langchain/core/messages";
 import { HumanMessage, ToolMessage } from "@langchain/core/messages";
-import { expectedAnswer, hasAnswerKind, idfWeights, overlapScore, sentences, terms } from "./text.ts";
+import { entityTerms, expectedAnswer, hasAnswerKind, idfWeights, overlapScore, sentences, terms } from "./text.ts";
 
 /** One sentence of evidence and the source id it may be cited with. */
 export interface EvidenceSentence {
@@ -40,7 +40,11 @@ function splitPassages(text: string, offset: number): EvidenceSentence[] {
     for (const sentence of sentences(buffer.join(" "))) out.push({ text: sentence, position: offset + out.length, ...(source ? { source } : {}) });
     buffer = [];
   };
-  for (const line of text.split(/\r?\n/)) {
+  for (const raw of text.split(/\r?\n/)) {
+    // Markdown structure is not prose: headings and list items stand alone, markers go.
+    const isItem = /^\s*(?:#{1,6}\s|[-*+]\s|\d+[.)]\s)/.test(raw);
+    const line = raw.replace(/^(\s*)(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+)/, "$1").replace(/(\*\*|__|`)/g, "");
+    if (isItem) flush();
     const cited = CITED_LINE.exec(line);
     if (cited) {
       flush();
@@ -56,17 +60,30 @@ function splitPassages(text: string, offset: number): EvidenceSentence[] {
   return out;
 }
 
-/** The sentences most relevant to the request, best first, with their relevance in [0, 1]. */
+/** Below this relevance a sentence is not an answer, however it ranks. */
+const RELEVANCE_FLOOR = 0.2;
+const PRONOUN_START = /^(?:he|she|it|they|this|these|those|his|her|its|their)\b/i;
+
+/**
+ * The sentences most relevant to the request, best first, with their relevance in [0, 1]. A
+ * passage's source id names its topic ("apollo-11#2"), so its words count for every sentence of
+ * the passage; the question's kind (when / how much / who) prefers sentences that can answer it.
+ * Nothing is returned when the evidence never mentions a name the question asks about.
+ */
 export function rankEvidence(request: string, evidence: readonly EvidenceSentence[], limit: number): Array<EvidenceSentence & { score: number }> {
   const queryTerms = terms(request);
   const weights = idfWeights(evidence.map((sentence) => sentence.text));
   const kind = expectedAnswer(request);
+  const asked = new Set(queryTerms);
+  const pool = new Set(evidence.flatMap((sentence) => terms(`${sentence.text} ${topicOf(sentence.source)}`)));
+  if (entityTerms(request).some((entity) => !pool.has(entity))) return evidence.filter(uncited).map((sentence) => ({ ...sentence, score: 1 })).slice(0, limit);
   const seen = new Set<string>();
   const scoreOf = (sentence: EvidenceSentence) => {
     if (uncited(sentence)) return 1;
-    const overlap = overlapScore(queryTerms, sentence.text, weights);
-    // A question that wants a date or a number is badly answered by a sentence without one.
-    return kind && !hasAnswerKind(sentence.text, kind) ? overlap * 0.5 : overlap;
+    let score = overlapScore(queryTerms, `${sentence.text} ${topicOf(sentence.source)}`, weights);
+    if (kind && !hasAnswerKind(sentence.text, kind, asked)) score *= 0.5;
+    if (PRONOUN_START.test(sentence.text)) score *= 0.8;
+    return score >= RELEVANCE_FLOOR ? score : 0;
   };
   const ranked = evidence
     .map((sentence) => ({ ...sentence, score: scoreOf(sentence) }))
@@ -75,6 +92,11 @@ export function rankEvidence(request: string, evidence: readonly EvidenceSentenc
   // Sentences far less relevant than the best one only dilute the answer.
   const floor = (ranked[0]?.score ?? 0) * 0.5;
   return ranked.filter((sentence) => sentence.score >= floor).slice(0, limit);
+}
+
+/** "apollo-11#2" → "apollo 11"; "file:notes/plan.md" → "notes plan". */
+function topicOf(source: string | undefined): string {
+  return (source ?? "").replace(/#\d+$/, "").replace(/\.\w+$/, "").replace(/^[a-z]+:/, "").replace(/[-_/.]+/g, " ");
 }
 
 /** Uncited observations (a calculator's result, a status line) are direct answers to the call that produced them. */

@@ -12,10 +12,28 @@ export function words(text: string): string[] {
   return text.toLowerCase().match(/[\p{L}\p{N}]+(?:[.'][\p{L}\p{N}]+)*/gu) ?? [];
 }
 
-/** A crude stemmer: enough to match "rivers"/"river" and "landed"/"landing" without a dictionary. */
+/**
+ * A light suffix stemmer: enough to match "rivers"/"river", "landed"/"landing", "deciphered"/
+ * "decipherment", "masses"/"mass" and "invented"/"invention" without a dictionary, while leaving
+ * short or irregular words ("speed", "wing", "bus") alone.
+ */
 export function stem(word: string): string {
   if (/^\d/.test(word) || word.length <= 3) return word;
-  return word.replace(/(?:ing|edly|ed|ies|es|s|ly)$/u, (suffix) => (suffix === "ies" ? "y" : "")) || word;
+  let w = word;
+  if (w.endsWith("ies") && w.length > 4) w = `${w.slice(0, -3)}y`;
+  else if (/(?:s|x|z|ch|sh)es$/.test(w)) w = w.slice(0, -2);
+  else if (w.endsWith("s") && !/(?:ss|us|is)$/.test(w)) w = w.slice(0, -1);
+  for (const suffix of ["ing", "ed"]) {
+    const base = w.slice(0, -suffix.length);
+    if (!w.endsWith(suffix) || base.length < 3 || base.endsWith("e") || !/[aeiouy]/.test(base)) continue;
+    // "running" → "run", "stopped" → "stop", but "falling" → "fall".
+    w = /([b-df-hj-km-np-rtv-z])\1$/.test(base) ? base.slice(0, -1) : base;
+    break;
+  }
+  if (w.endsWith("ment") && w.length >= 8) w = w.slice(0, -4);
+  else if (w.endsWith("tion") && w.length >= 7) w = w.slice(0, -3);
+  else if (w.endsWith("ly") && w.length >= 5) w = w.slice(0, -2);
+  return w;
 }
 
 /** Content terms: stemmed words without stop words. */
@@ -38,20 +56,46 @@ export function sentences(text: string): string[] {
   return out.map((sentence) => sentence.trim()).filter((sentence) => sentence.length > 0);
 }
 
+export type AnswerKind = "date" | "measure" | "person";
+
 /**
- * What kind of answer a question wants, read from its first words: "when" wants a date or year,
- * "how many/much/tall/…" a number. Ranking gives sentences of that kind a small bonus.
+ * What kind of answer a question wants: "when" a date, "how tall/long/many…" a measure, "who" a
+ * person. Ranking prefers sentences that hold an answer of that kind.
  */
-export function expectedAnswer(question: string): "date" | "number" | undefined {
-  const start = question.trim().toLowerCase();
-  if (/^(when|what year|in what year|which year)\b/.test(start)) return "date";
-  if (/^(how (many|much|tall|long|far|old|high|deep|fast|big|large|heavy))\b|^what is the (height|length|population|speed|distance|area|age|number)\b/.test(start)) return "number";
+export function expectedAnswer(question: string): AnswerKind | undefined {
+  const q = question.toLowerCase();
+  if (/\b(when|what year|which year|what date)\b/.test(q)) return "date";
+  if (/\bhow (many|much|tall|long|far|old|high|deep|fast|big|large|heavy|wide|hot|cold)\b|\bwhat is the (height|length|population|speed|distance|area|age|number|size|mass|depth|temperature)\b/.test(q)) return "measure";
+  if (/(^|[.?!]\s*)who\b|\bwho (invented|discovered|built|wrote|founded|designed|deciphered|painted|led|first)\b/.test(q)) return "person";
   return undefined;
 }
 
-/** True when the text holds an answer of the expected kind. */
-export function hasAnswerKind(text: string, kind: "date" | "number"): boolean {
-  return kind === "date" ? /\b(1\d{3}|20\d{2})\b|\b(January|February|March|April|May|June|July|August|September|October|November|December)\b/.test(text) : /\d/.test(text);
+const MONTH = "January|February|March|April|May|June|July|August|September|October|November|December";
+const UNIT = String.raw`%|per ?cent|metres?|meters?|km|kilomet(?:re|er)s?|miles?|feet|foot|ft|cm|mm|kg|kilograms?|tonnes?|tons?|grams?|seconds?|minutes?|hours?|days?|years?|litres?|liters?|degrees?|°|million|billion|thousand|hundred|people|species|times|kilometres per second|km/s|mph`;
+
+const NAME_WORD = String.raw`\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?`;
+const PERSON = new RegExp(String.raw`(?<=\s)${NAME_WORD}(?:\s+(?:\p{Lu}\.\s*)?${NAME_WORD})+`, "gu");
+
+/**
+ * True when the text holds an answer of the expected kind. For "who", a name the question itself
+ * mentions ("the Rosetta Stone") is not an answer, so `asked` names are ignored.
+ */
+export function hasAnswerKind(text: string, kind: AnswerKind, asked: ReadonlySet<string> = new Set()): boolean {
+  switch (kind) {
+    case "date":
+      return new RegExp(String.raw`\b(1\d{3}|20\d{2})\b|\b(${MONTH})\b|\b\d{1,2}(st|nd|rd|th)? century\b`).test(text);
+    case "measure":
+      return new RegExp(String.raw`\d[\d,.]*\s*(?:${UNIT})(?![a-z])`, "i").test(text);
+    case "person":
+      // Two capitalised words in a row past the sentence's start: "… scholar Jean-François Champollion".
+      return [...text.matchAll(PERSON)].some((match) => terms(match[0]).some((term) => !asked.has(term)));
+  }
+}
+
+/** Proper names in a question (capitalised words past its first word), as stemmed terms. */
+export function entityTerms(question: string): string[] {
+  const tokens = question.match(/[\p{L}\p{N}]+/gu) ?? [];
+  return tokens.slice(1).filter((token) => /^\p{Lu}/u.test(token) && token.length > 1 && !STOPWORDS.has(token.toLowerCase())).map((token) => stem(token.toLowerCase()));
 }
 
 /** Number-like tokens exactly as written ("8,849", "3.5", "1969"). */
@@ -59,16 +103,30 @@ export function numbers(text: string): string[] {
   return text.match(/-?\d[\d,]*(?:\.\d+)?/g) ?? [];
 }
 
-const OPERAND = String.raw`(?:\d+(?:\.\d+)?|\.\d+|\bpi\b|\be\b)`;
+const OPERAND = String.raw`(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+|\bpi\b|\be\b)`;
 const ARITHMETIC = new RegExp(String.raw`[-+(\s]*(?:[a-z]+\()?\s*${OPERAND}\s*\)*(?:\s*(?:\*\*|[-+*/×÷^%])\s*[-+(\s]*(?:[a-z]+\()?\s*${OPERAND}\s*\)*)+`, "gi");
+
+const FUNCTION_CALL = /\b(?:sqrt|abs|log|log10|exp|sin|cos|tan|round|floor|ceil)\(\s*[\d.,]+\s*\)/gi;
 
 /**
  * The longest arithmetic expression in free text, e.g. "17 * 23 + 4" in "What is 17 * 23 + 4?".
  * Only detects; evaluation is a tool's job.
  */
 export function findArithmetic(text: string): string | undefined {
-  const candidates = (text.match(ARITHMETIC) ?? []).map(balance).filter((candidate) => /\d/.test(candidate));
-  return candidates.sort((a, b) => b.length - a.length)[0];
+  const rewritten = spelledOutArithmetic(text);
+  const candidates = [...(rewritten.match(ARITHMETIC) ?? []), ...(rewritten.match(FUNCTION_CALL) ?? [])].map(balance).filter((candidate) => /\d/.test(candidate));
+  // Thousands separators are for readers; calculators want plain numbers.
+  return candidates.sort((a, b) => b.length - a.length)[0]?.replace(/(\d),(?=\d{3}\b)/g, "$1");
+}
+
+/** "15% of 80" → "15/100*80", "square root of 144" → "sqrt(144)", "3 squared" → "3^2". */
+function spelledOutArithmetic(text: string): string {
+  const number = String.raw`(\d[\d,]*(?:\.\d+)?)`;
+  return text
+    .replace(new RegExp(String.raw`${number}\s*(?:%|per ?cent)\s+of\s+${number}`, "gi"), "$1/100*$2")
+    .replace(new RegExp(String.raw`(?:the\s+)?square root of\s+${number}`, "gi"), "sqrt($1)")
+    .replace(new RegExp(String.raw`${number}\s+squared\b`, "gi"), "$1^2")
+    .replace(new RegExp(String.raw`${number}\s+cubed\b`, "gi"), "$1^3");
 }
 
 /** Trims a match and drops unmatched parentheses at its edges. */

@@ -94,7 +94,7 @@ function defaultFor(property: JsonSchema, value: string): unknown {
   switch (typeOf(property)) {
     case "number":
     case "integer":
-      return Math.min(Math.max(3, property.minimum ?? 3), property.maximum ?? 3);
+      return Math.min(Math.max(3, property.minimum ?? Number.NEGATIVE_INFINITY), property.maximum ?? Number.POSITIVE_INFINITY);
     case "boolean":
       return false;
     case "array":

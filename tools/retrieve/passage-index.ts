@@ -1,0 +1,91 @@
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import type { Embeddings } from "@langchain/core/embeddings";
+import { ToolExecutionError } from "conclave";
+import hnswlib from "hnswlib-node";
+import { chunkDocuments, listCorpusFiles, readCorpus } from "./corpus.ts";
+import type { Passage } from "./corpus.ts";
+
+/** A searchable index over one corpus: its passages and their hnswlib vectors. */
+export interface PassageIndex {
+  passages: Passage[];
+  /** The passages most similar to `query`, best first, with cosine similarity as `score`. */
+  search(query: string, k: number): Promise<Array<Passage & { score: number }>>;
+  /** Passages by id (`doc#n`), or every passage of a document (`doc`). */
+  lookup(id: string): Passage[];
+  /** Whether the index came from the on-disk cache. */
+  fromCache: boolean;
+}
+
+export interface IndexOptions {
+  folder: string;
+  embeddings: Embeddings;
+  /** Where built indexes are kept (e.g. `.conclave/index`); no caching when omitted. */
+  cacheDir?: string;
+}
+
+const CACHE_VERSION = 1;
+
+/**
+ * One lazily built index per corpus, shared by every tool that reads it. Built on first use, and
+ * cached on disk keyed by the files (path, size, modification time) and the embeddings model, so
+ * a later run reuses it and an edited corpus is re-indexed.
+ */
+export function corpusIndex(options: IndexOptions): () => Promise<PassageIndex> {
+  let pending: Promise<PassageIndex> | undefined;
+  return () => {
+    pending ??= loadOrBuild(options).catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    });
+    return pending;
+  };
+}
+
+async function loadOrBuild({ folder, embeddings, cacheDir }: IndexOptions): Promise<PassageIndex> {
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new ToolExecutionError("retrieve", `The corpus folder ${folder} does not exist. Point --corpus (or "corpus" in conclave.config.json) at a folder of .md or .txt files.`);
+  }
+  const files = listCorpusFiles(folder);
+  const model = (embeddings as { model?: string; modelName?: string }).model ?? (embeddings as { modelName?: string }).modelName ?? embeddings.constructor.name;
+  const key = createHash("sha256")
+    .update(JSON.stringify({ version: CACHE_VERSION, model, files: files.map((file) => [relative(folder, file), statSync(file).size, statSync(file).mtimeMs]) }))
+    .digest("hex")
+    .slice(0, 24);
+  const dir = cacheDir ? join(cacheDir, key) : undefined;
+  if (dir && existsSync(join(dir, "index.bin")) && existsSync(join(dir, "meta.json"))) {
+    const { passages, dimensions } = JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as { passages: Passage[]; dimensions: number };
+    const index = new hnswlib.HierarchicalNSW("cosine", dimensions);
+    index.readIndexSync(join(dir, "index.bin"));
+    return wrap(index, passages, embeddings, true);
+  }
+  const passages = chunkDocuments(readCorpus(folder));
+  if (passages.length === 0) throw new ToolExecutionError("retrieve", `The corpus folder ${folder} has no .md or .txt files with text. Add documents or point --corpus elsewhere.`);
+  const vectors = await embeddings.embedDocuments(passages.map((passage) => `${passage.title}. ${passage.text}`));
+  const index = new hnswlib.HierarchicalNSW("cosine", vectors[0]!.length);
+  index.initIndex(passages.length);
+  vectors.forEach((vector, label) => index.addPoint(vector, label));
+  if (dir) {
+    mkdirSync(dir, { recursive: true });
+    index.writeIndexSync(join(dir, "index.bin"));
+    // Written last: its presence marks a complete cache entry.
+    writeFileSync(join(dir, "meta.json"), JSON.stringify({ version: CACHE_VERSION, dimensions: vectors[0]!.length, passages }));
+  }
+  return wrap(index, passages, embeddings, false);
+}
+
+function wrap(index: hnswlib.HierarchicalNSW, passages: Passage[], embeddings: Embeddings, fromCache: boolean): PassageIndex {
+  return {
+    passages,
+    fromCache,
+    async search(query, k) {
+      const vector = await embeddings.embedQuery(query);
+      const { neighbors, distances } = index.searchKnn(vector, Math.min(k, passages.length));
+      return neighbors.map((label, rank) => ({ ...passages[label]!, score: 1 - (distances[rank] ?? 1) }));
+    },
+    lookup(id) {
+      return passages.filter((passage) => passage.id === id || passage.documentId === id);
+    },
+  };
+}
