@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { chunkDocuments, readCorpus } from "../tools/retrieve/corpus.ts";
 import { BUNDLED_CORPUS } from "../tools/retrieve/index.ts";
 import { main } from "../src/cli/main.ts";
+import { unusedPort } from "../src/testing/index.ts";
 import type { CliIO } from "../src/cli/output.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -104,12 +105,13 @@ describe("conclave run (in-process)", () => {
   });
 
   it("exits 1 with a one-line reason and fix when the provider cannot be reached", async () => {
-    const result = await cli(["run", CALCULATION], { env: { OPENAI_BASE_URL: "http://127.0.0.1:9/v1", OPENAI_API_KEY: "x", CONCLAVE_MAX_RETRIES: "0", CONCLAVE_TIMEOUT_MS: "2000" } });
+    const port = await unusedPort();
+    const result = await cli(["run", CALCULATION], { env: { OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, OPENAI_API_KEY: "x", CONCLAVE_MAX_RETRIES: "0", CONCLAVE_TIMEOUT_MS: "2000" } });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe("");
-    expect(result.stderr).toMatch(/model: .* via openai-compatible at http:\/\/127\.0\.0\.1:9\/v1/);
+    expect(result.stderr).toContain(`model: gpt-4o-mini via openai-compatible at http://127.0.0.1:${port}/v1`);
     const last = result.stderr.trimEnd().split("\n").at(-1)!;
-    expect(last).toMatch(/^conclave: error: Cannot reach the model provider at http:\/\/127\.0\.0\.1:9\/v1/);
+    expect(last.startsWith(`conclave: error: Cannot reach the model provider at http://127.0.0.1:${port}/v1`)).toBe(true);
     expect(last).toMatch(/fix OPENAI_BASE_URL/);
     expect(last).toMatch(/offline model/);
     expect(result.stderr).not.toMatch(/^\s+at /m);
@@ -159,11 +161,15 @@ describe("conclave usage errors exit 2", () => {
     expect(expectOneLineFailure(await cli(["help", "frobnicate"]), 2)).toMatch(/unknown command "frobnicate"/);
   });
 
+  it("a --corpus folder that does not exist is a configuration error (exit 2), not an empty answer", async () => {
+    const message = expectOneLineFailure(await cli(["run", "--corpus", "/nonexistent/corpus", "Who built the first printing press?"]), 2);
+    expect(message).toContain("The corpus folder /nonexistent/corpus does not exist");
+  });
+
   it("a bad config value from the environment names the field and the variable", async () => {
     const result = await cli(["run", CALCULATION], { env: { CONCLAVE_TIMEOUT_MS: "-1" } });
-    expect(result.code).toBe(2);
     expect(result.stdout).toBe("");
-    expect(result.stderr).toMatch(/model\.timeoutMs: .*\[from env:CONCLAVE_TIMEOUT_MS\]/);
+    expect(expectOneLineFailure(result, 2)).toMatch(/model\.timeoutMs: .*\[from env:CONCLAVE_TIMEOUT_MS\]/);
     expect(result.stderr).not.toMatch(/model: conclave-offline/);
   });
 

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ProviderError, RunEvents, createAgentGraph, createChatModel, defineAgent, defineTool, run, stream } from "../src/index.ts";
 import type { ConclaveEvent, ModelConfig } from "../src/index.ts";
-import { startFakeOpenAIServer } from "../src/testing/index.ts";
+import { startFakeOpenAIServer, unusedPort } from "../src/testing/index.ts";
 import type { FakeOpenAIServer } from "../src/testing/index.ts";
 
 // The real ChatOpenAI client, over HTTP, against a scripted OpenAI-compatible server on 127.0.0.1.
@@ -143,11 +143,12 @@ describe("ChatOpenAI against an OpenAI-compatible server", () => {
   });
 
   it("reports an unreachable provider with the address and the fix", async () => {
-    const { model } = createChatModel({ provider: "openai", name: "x", baseUrl: "http://127.0.0.1:9/v1", apiKey: "k", timeoutMs: 2_000, maxRetries: 0 });
-    const error = await run(createAgentGraph(agent), ask("hi"), { model, endpoint: "http://127.0.0.1:9/v1" }).catch((caught: unknown) => caught);
+    const endpoint = `http://127.0.0.1:${await unusedPort()}/v1`;
+    const { model } = createChatModel({ provider: "openai", name: "x", baseUrl: endpoint, apiKey: "k", timeoutMs: 2_000, maxRetries: 0 });
+    const error = await run(createAgentGraph(agent), ask("hi"), { model, endpoint }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).code).toBe("PROVIDER_UNREACHABLE");
-    expect((error as Error).message).toContain("http://127.0.0.1:9/v1");
+    expect((error as Error).message).toContain(endpoint);
     expect((error as Error).message).toContain("OPENAI_BASE_URL");
   });
 });

@@ -3,7 +3,7 @@ import type { BaseMessage } from "@langchain/core/messages";
 import { expectTypeOf } from "vitest";
 import { z } from "zod";
 import { createAgentGraph, defineAgent, defineTool, run } from "../src/index.ts";
-import type { GraphInput, RunResult } from "../src/index.ts";
+import type { GraphInput } from "../src/index.ts";
 
 const add = defineTool({
   name: "add",
@@ -22,7 +22,7 @@ const plain = defineAgent({ name: "p", instructions: "x", tools: [add], maxSteps
 async function inference() {
   const graph = createAgentGraph(structured);
   const result = await run(graph, { messages: [] });
-  expectTypeOf(result).toMatchTypeOf<RunResult<unknown>>();
+  expectTypeOf(result.usage.modelCalls).toEqualTypeOf<number>();
   expectTypeOf(result.state.messages).toEqualTypeOf<BaseMessage[]>();
   expectTypeOf(result.state.steps).toEqualTypeOf<number>();
   expectTypeOf(result.state.structuredResponse).toEqualTypeOf<{ total: number; why: string } | undefined>();

@@ -1,6 +1,7 @@
+import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { GraphBuildContext } from "conclave";
-import { createEmbeddings } from "conclave";
+import { ConfigError, createEmbeddings } from "conclave";
 import { calculator } from "./calculator/index.ts";
 import { createCheckSupportTool } from "./check-support/index.ts";
 import { createReadFileTool } from "./read-file/index.ts";
@@ -19,11 +20,16 @@ export { BUNDLED_CORPUS, buildIndex, corpusIndex, createRetrieveTool } from "./r
  */
 export function standardTools({ config, cwd }: GraphBuildContext) {
   const { embeddings } = createEmbeddings(config);
-  const index = corpusIndex({ folder: config.corpus ? resolve(cwd, config.corpus) : BUNDLED_CORPUS, embeddings, cacheDir: join(cwd, ".conclave", "index") });
+  const folder = config.corpus ? resolve(cwd, config.corpus) : BUNDLED_CORPUS;
+  const workspace = resolve(cwd, config.workspace);
+  // A wrong folder is a configuration mistake: say so before the run, not as a tool error mid-run.
+  if (!isFolder(folder)) throw new ConfigError(`The corpus folder ${folder} does not exist or is not a folder. Fix --corpus / "corpus" in conclave.config.json / CONCLAVE_CORPUS.`);
+  if (!isFolder(workspace)) throw new ConfigError(`The workspace folder ${workspace} does not exist or is not a folder. Fix "workspace" in conclave.config.json / CONCLAVE_WORKSPACE.`);
+  const index = corpusIndex({ folder, embeddings, cacheDir: join(cwd, ".conclave", "index") });
   return {
     calculator,
     retrieve: createRetrieveTool({ index }),
-    readFile: createReadFileTool({ root: resolve(cwd, config.workspace) }),
+    readFile: createReadFileTool({ root: workspace }),
     checkSupport: createCheckSupportTool({ index }),
     index,
   };
@@ -33,4 +39,8 @@ export function standardTools({ config, cwd }: GraphBuildContext) {
 export function researchTools(context: GraphBuildContext) {
   const tools = standardTools(context);
   return [tools.calculator, tools.retrieve, tools.readFile];
+}
+
+function isFolder(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
 }

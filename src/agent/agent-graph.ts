@@ -109,14 +109,16 @@ async function structuredAnswer(agent: Agent<z.ZodType | undefined>, messages: B
   const schema = agent.outputSchema!;
   const model = modelFor(agent, config);
   const structured = model.withStructuredOutput(schema, { name: FINAL_ANSWER_TOOL, method: "functionCalling", includeRaw: true });
-  const conversation: BaseMessage[] = [new SystemMessage(agent.instructions), ...messages, new HumanMessage(`Give your final answer by calling the ${FINAL_ANSWER_TOOL} tool with arguments that match its schema.`)];
+  // The forced tool call is the request; a retry shows the model its answer and what was wrong.
+  const conversation: BaseMessage[] = [new SystemMessage(agent.instructions), ...messages];
   let problem = "";
   for (let attempt = 1; attempt <= STRUCTURED_ATTEMPTS; attempt++) {
     const result = (await observeModelCall(config, labelFor(model, config, conversation.length), () => structured.invoke(conversation, config))) as { parsed?: unknown; parsingError?: unknown } | undefined;
-    const checked = schema.safeParse(result && "parsed" in result ? result.parsed : result);
+    const candidate = result && "parsed" in result ? result.parsed : result;
+    const checked = schema.safeParse(candidate);
     if (checked.success) return checked.data;
     problem = result?.parsingError instanceof Error ? result.parsingError.message : z.prettifyError(checked.error);
-    conversation.push(new HumanMessage(`That answer did not match the schema:\n${problem}\nCall ${FINAL_ANSWER_TOOL} again with corrected arguments.`));
+    conversation.push(new HumanMessage(`Your ${FINAL_ANSWER_TOOL} answer was ${JSON.stringify(candidate ?? null).slice(0, 2_000)}, which does not match the schema:\n${problem}\nCall ${FINAL_ANSWER_TOOL} again with corrected arguments.`));
   }
   throw new OutputValidationError(`Agent "${agent.name}" did not produce an answer matching its outputSchema after ${STRUCTURED_ATTEMPTS} attempts: ${problem}. Simplify the schema, describe its fields with .describe(), or use a stronger model.`, { details: { agent: agent.name } });
 }

@@ -1,8 +1,7 @@
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import type { BaseMessage, InvalidToolCall, ToolCall } from "@langchain/core/messages";
-import { ToolInputParsingException } from "@langchain/core/tools";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { isGraphInterrupt } from "@langchain/langgraph";
+import { ToolNode } from "@langchain/langgraph/prebuilt";
 import type { AnyTool } from "../tool/define-tool.ts";
 import { whereOf } from "../models/observe.ts";
 import { runContext } from "../runtime/context.ts";
@@ -18,6 +17,10 @@ const INVALID_CALLS_KEY = "conclave_invalid_tool_calls";
  */
 export function repairInvalidToolCalls(message: AIMessage): AIMessage {
   const invalid = message.invalid_tool_calls ?? [];
+  // Some local servers send tool calls without ids; every answer must name the call it answers.
+  if (message.tool_calls?.some((call) => !call.id)) {
+    message.tool_calls = message.tool_calls.map((call, index) => (call.id ? call : { ...call, id: `call_${index}_${Math.random().toString(36).slice(2, 10)}` }));
+  }
   if (invalid.length === 0) return message;
   const repaired: ToolCall[] = invalid.map((call, index) => ({ type: "tool_call", id: call.id ?? `invalid_call_${index}`, name: call.name ?? "unknown_tool", args: {} }));
   return new AIMessage({
@@ -43,54 +46,44 @@ function invalidCallsOf(message: AIMessage): Map<string, InvalidToolCall> {
 
 /**
  * Runs the tool calls of the last AI message, in parallel, and returns one ToolMessage per call,
- * paired by id. Nothing a tool or the model does wrong escapes as an exception: unknown tools,
- * arguments that fail the schema, invalid JSON, thrown errors and timeouts all become error
- * observations that say how to fix the call. Interrupts (human-in-the-loop) still propagate.
+ * paired by id. Each call goes through LangGraph's `ToolNode` (which passes tools their runtime,
+ * turns their errors into error observations and lets interrupts through); what ToolNode cannot
+ * know — unknown tool names with the list of real ones, unparseable JSON arguments — is answered
+ * here, and every call reports `tool-call-start` / `tool-call-end` to the run.
  */
 export async function runToolCalls(messages: BaseMessage[], tools: readonly AnyTool[], config?: LangGraphRunnableConfig): Promise<ToolMessage[]> {
-  const last = [...messages].reverse().find((message) => AIMessage.isInstance(message));
+  const last = messages.findLast((message) => AIMessage.isInstance(message));
   if (!last || !AIMessage.isInstance(last)) return [];
   const invalid = invalidCallsOf(last);
-  const byName = new Map(tools.map((tool) => [tool.name, tool]));
-  return Promise.all((last.tool_calls ?? []).map((call) => runOne(call, byName, invalid.get(call.id ?? ""), config)));
+  const names = tools.map((tool) => tool.name);
+  const toolNode = new ToolNode([...tools], { handleToolErrors: true });
+  return Promise.all((last.tool_calls ?? []).map((call) => runOne(call, toolNode, names, invalid.get(call.id ?? ""), messages, config)));
 }
 
-async function runOne(call: ToolCall, tools: Map<string, AnyTool>, invalid: InvalidToolCall | undefined, config?: LangGraphRunnableConfig): Promise<ToolMessage> {
+async function runOne(call: ToolCall, toolNode: ToolNode, names: string[], invalid: InvalidToolCall | undefined, messages: BaseMessage[], config?: LangGraphRunnableConfig): Promise<ToolMessage> {
   const events = runContext(config).events;
   const callId = call.id ?? "";
   const where = whereOf(config);
   const startedAt = Date.now();
   events?.emit({ type: "tool-call-start", callId, tool: call.name, args: invalid ? invalid.args : call.args, ...where });
 
-  let content: string;
-  let error: string | undefined;
-  const tool = tools.get(call.name);
+  let message: ToolMessage;
   if (invalid) {
-    error = `the arguments were not valid JSON (${invalid.error ?? "parse error"}): ${invalid.args ?? ""}`;
-    content = `Error: the arguments you gave to "${call.name}" were not valid JSON (${invalid.error ?? "parse error"}). You sent: ${invalid.args ?? ""}\nCall "${call.name}" again with a JSON object that matches its schema.`;
-  } else if (!tool) {
-    const names = [...tools.keys()];
-    error = `there is no tool named "${call.name}"`;
-    content = `Error: there is no tool named "${call.name}". ${names.length ? `Available tools: ${names.join(", ")}. Call one of them by its exact name, or answer without tools.` : "No tools are available: answer directly."}`;
+    message = errorMessage(call, `Error: the arguments you gave to "${call.name}" were not valid JSON (${invalid.error ?? "parse error"}). You sent: ${invalid.args ?? ""}\nCall "${call.name}" again with a JSON object that matches its schema.`);
+  } else if (!names.includes(call.name)) {
+    message = errorMessage(call, `Error: there is no tool named "${call.name}". ${names.length ? `Available tools: ${names.join(", ")}. Call one of them by its exact name, or answer without tools.` : "No tools are available: answer directly."}`);
   } else {
-    try {
-      const output: unknown = await tool.invoke({ ...call, type: "tool_call" }, config);
-      // Hosted APIs reject empty tool messages, and an empty observation teaches the model nothing.
-      content = (ToolMessage.isInstance(output) ? textOf(output.content) : textOf(output)) || `(tool "${call.name}" returned no output)`;
-    } catch (caught) {
-      if (isGraphInterrupt(caught)) throw caught;
-      error = caught instanceof Error ? caught.message : String(caught);
-      content = caught instanceof ToolInputParsingException
-        ? `Error: the arguments for "${call.name}" do not match its schema.\n${caught.message}\nFix the arguments and call "${call.name}" again.`
-        : `Error: tool "${call.name}" failed: ${error}`;
-    }
+    const output = (await toolNode.invoke({ lg_tool_call: { ...call, type: "tool_call" }, messages }, config)) as { messages: ToolMessage[] };
+    message = output.messages[0]!;
+    // Hosted APIs reject empty tool messages, and an empty observation teaches the model nothing.
+    if (!message.text) message = new ToolMessage({ content: `(tool "${call.name}" returned no output)`, tool_call_id: callId, name: call.name, status: message.status ?? "success" });
   }
-  events?.emit({ type: "tool-call-end", callId, tool: call.name, latencyMs: Date.now() - startedAt, outputChars: content.length, output: content.slice(0, 500), ...(error ? { error } : {}), ...where });
-  return new ToolMessage({ content, tool_call_id: callId, name: call.name, status: error ? "error" : "success" });
+  const failed = message.status === "error";
+  const text = message.text;
+  events?.emit({ type: "tool-call-end", callId, tool: call.name, latencyMs: Date.now() - startedAt, outputChars: text.length, output: text.slice(0, 500), ...(failed ? { error: text.replace(/^Error:\s*/, "").split("\n")[0]! } : {}), ...where });
+  return message;
 }
 
-function textOf(value: unknown): string {
-  if (typeof value === "string") return value;
-  if (Array.isArray(value)) return value.map((part) => (typeof part === "object" && part && "text" in part ? String(part.text) : typeof part === "string" ? part : JSON.stringify(part))).join("");
-  return JSON.stringify(value ?? null);
+function errorMessage(call: ToolCall, content: string): ToolMessage {
+  return new ToolMessage({ content, tool_call_id: call.id ?? "", name: call.name, status: "error" });
 }

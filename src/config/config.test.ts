@@ -36,8 +36,13 @@ async function configError(load: () => unknown): Promise<ConfigError> {
 }
 
 /** The line of a ConfigError message about `field`. */
+/** The per-setting parts of the one-line error message. */
+function settingLines(message: string): string[] {
+  return message.replace(/^Invalid configuration: /, "").split(/; |\n/).map((part) => part.trim());
+}
+
 function lineFor(message: string, field: string): string {
-  const line = message.split("\n").find((candidate) => candidate.trim().startsWith(`${field}:`));
+  const line = settingLines(message).find((candidate) => candidate.startsWith(`${field}:`));
   expect(line, `no line for ${field} in:\n${message}`).toBeDefined();
   return line!;
 }
@@ -122,7 +127,7 @@ describe("loadConfig", () => {
   it("says an unknown key came from the config file", async () => {
     const cwd = tempDir({ model: { colour: "red" } });
     const error = await configError(() => loadConfig({ cwd, env: {} }));
-    const line = error.message.split("\n").find((candidate) => candidate.includes('"colour"'));
+    const line = settingLines(error.message).find((candidate) => candidate.includes('"colour"'));
     expect(line).toContain(`[from file:${path.join(cwd, "conclave.config.json")}]`);
   });
 
@@ -250,5 +255,15 @@ describe("describeConfig", () => {
     expect(rows.find((candidate) => candidate.path === "model.name")).toEqual({ path: "model.name", value: "file-model", source: `file:${path.join(cwd, "conclave.config.json")}` });
     expect(rows.find((candidate) => candidate.path === "model.timeoutMs")).toEqual({ path: "model.timeoutMs", value: 1234, source: "env:CONCLAVE_TIMEOUT_MS" });
     expect(rows.find((candidate) => candidate.path === "corpus")).toEqual({ path: "corpus", value: "(unset)", source: "default" });
+  });
+});
+
+describe("config files that try to reach Object.prototype", () => {
+  it("ignores __proto__ keys instead of polluting every object", async () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "conclave-proto-"));
+    fs.writeFileSync(path.join(cwd, "conclave.config.json"), '{"__proto__": {"polluted": "yes"}, "model": {"name": "m"}}');
+    const loaded = await loadConfig({ cwd, env: {} });
+    expect(loaded.config.model.name).toBe("m");
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });

@@ -48,6 +48,7 @@ export const ENV_BINDINGS: Record<string, EnvBinding> = {
 };
 
 const DEFAULT_FILES = ["conclave.config.ts", "conclave.config.json"];
+const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
 /**
  * Reads the configuration: schema defaults, then the config file, then environment variables,
@@ -122,6 +123,8 @@ async function readConfigFile(file: string): Promise<Record<string, unknown>> {
 /** Leaves of a config object by dotted path; the `graphs` map is one leaf so layers replace it per entry. */
 function* flatten(value: Record<string, unknown>, prefix = ""): Generator<[string, unknown]> {
   for (const [key, child] of Object.entries(value)) {
+    // JSON.parse keeps "__proto__" as an own key; setting it later would reach Object.prototype.
+    if (UNSAFE_KEYS.has(key)) continue;
     const path = prefix ? `${prefix}.${key}` : key;
     const isMap = path === "graphs";
     if (!isMap && typeof child === "object" && child !== null && !Array.isArray(child)) yield* flatten(child as Record<string, unknown>, path);
@@ -153,7 +156,8 @@ function describeIssues(error: z.ZodError, sources: Record<string, ConfigSource>
     const path = issue.path.join(".");
     return [`  ${path || "(root)"}: ${issue.message} [from ${sourceOf(sources, path)}]`];
   });
-  return `Invalid configuration:\n${lines.join("\n")}\nFix these settings (run "conclave config" to see every setting and where it comes from).`;
+  // One line, as the CLI promises: the settings, what was wrong and where each came from.
+  return `Invalid configuration: ${lines.map((line) => line.trim()).join("; ")}. Fix these settings ("conclave config" shows every setting and where it comes from).`;
 }
 
 /** A leaf's source, or the source of the values under it (an unknown object-valued key). */

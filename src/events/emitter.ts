@@ -15,13 +15,25 @@ export class RunEvents extends EventEmitter<RunEventMap> {
     return this.listenerCount("event") > 0 || this.listenerCount(type) > 0;
   }
 
-  /** Emits `event` under its own type and under `"event"`. */
+  private readonly reported = new Set<string>();
+
+  /**
+   * Emits `event` under `"event"` and under its own type, each in its own guard, so a listener
+   * that throws on one channel cannot hide the event from the other (progress, tracing).
+   */
   publish(event: ConclaveEvent): void {
+    this.guarded(event, () => this.emit("event", event));
+    this.guarded(event, () => this.emit(event.type, event as never));
+  }
+
+  private guarded(event: ConclaveEvent, emit: () => void): void {
     try {
-      this.emit(event.type, event as never);
-      this.emit("event", event);
+      emit();
     } catch (error) {
-      process.stderr.write(`conclave: an event listener threw on "${event.type}": ${String(error)}\n`);
+      const message = `conclave: an event listener threw on "${event.type}": ${String(error)}`;
+      if (this.reported.has(message)) return;
+      this.reported.add(message);
+      process.stderr.write(`${message} (listeners must not throw; reported once)\n`);
     }
   }
 }

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { HumanMessage } from "@langchain/core/messages";
 import type { BaseMessage } from "@langchain/core/messages";
-import { GraphNotFoundError } from "../errors.ts";
+import { ConclaveError, GraphNotFoundError } from "../errors.ts";
 import type { ConclaveConfig } from "../config/schema.ts";
 import type { RunnableGraph } from "../runtime/run.ts";
 import { answerFromMessages } from "./answer.ts";
@@ -56,7 +56,8 @@ export async function loadGraph(name: string, config: ConclaveConfig, cwd: strin
   try {
     module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new GraphNotFoundError(`Graph "${name}" failed to load from ${path}: ${(error as Error).message}`, { cause: error });
+    // The file exists but throws on import: a bug in the graph, not a usage mistake.
+    throw new ConclaveError("GRAPH_LOAD_FAILED", "system", `Graph "${name}" failed to load from ${path}: ${(error as Error).message}. Fix the module (run it with "npx tsx ${file}" to see the error).`, { cause: error });
   }
   const value = module[exportName];
   const definition = definitionOf(value);

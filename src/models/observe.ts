@@ -28,7 +28,13 @@ export interface ModelCallLabel {
 export async function observeModelCall<T>(config: LangGraphRunnableConfig | undefined, label: ModelCallLabel, call: () => Promise<T>, messageOf: (output: T) => BaseMessage | undefined = asMessage): Promise<T> {
   const events = runContext(config).events;
   reserveModelCall(config);
-  if (!events) return call();
+  if (!events) {
+    try {
+      return await call();
+    } catch (error) {
+      throw markModelCallError(error);
+    }
+  }
   const callId = randomUUID();
   const where = whereOf(config);
   const startedAt = Date.now();
@@ -49,9 +55,23 @@ export async function observeModelCall<T>(config: LangGraphRunnableConfig | unde
     });
     return output;
   } catch (error) {
+    markModelCallError(error);
     events.emit({ type: "llm-call-end", callId, model: label.model, latencyMs: Date.now() - startedAt, usage: NO_USAGE, toolCalls: [], text: "", error: error instanceof Error ? error.message : String(error), ...where });
     throw error;
   }
+}
+
+const FROM_MODEL_CALL = Symbol.for("conclave.fromModelCall");
+
+/** Marks an error as thrown by a model call, so it is read as a provider failure (and a node's own "timeout" is not). */
+function markModelCallError(error: unknown): unknown {
+  if (typeof error === "object" && error !== null && Object.isExtensible(error)) Object.defineProperty(error, FROM_MODEL_CALL, { value: true, configurable: true });
+  return error;
+}
+
+/** Whether an error came out of a model call made through `observeModelCall`. */
+export function isModelCallError(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[FROM_MODEL_CALL] === true;
 }
 
 /** The node and agent a call runs in, from LangGraph's and Conclave's metadata. */

@@ -17,7 +17,18 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.iterate();
+  }
+
+  /** An iterator whose early exit (`break`, `return`) calls `onReturn` and drops what is queued. */
+  iterate(onReturn?: () => void): AsyncIterator<T> {
     return {
+      return: () => {
+        onReturn?.();
+        this.end();
+        this.items.length = 0;
+        return Promise.resolve({ value: undefined, done: true });
+      },
       next: () => {
         const item = this.items.shift();
         if (item !== undefined) return Promise.resolve({ value: item, done: false });

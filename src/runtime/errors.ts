@@ -1,5 +1,6 @@
 import { GraphRecursionError } from "@langchain/langgraph";
 import { ConclaveError, ProviderError, RunAbortedError, StepLimitError, isConclaveError } from "../errors.ts";
+import { isModelCallError } from "../models/observe.ts";
 
 /** What the error mapper needs to know about the run to give a useful fix. */
 export interface ErrorContext {
@@ -19,7 +20,8 @@ export function toConclaveError(error: unknown, context: ErrorContext): Conclave
   if (isConclaveError(error)) return error;
   if (context.signal?.aborted) return new RunAbortedError(context.signal.reason ?? error);
   if (error instanceof GraphRecursionError) return new StepLimitError(context.stepLimit, error);
-  const provider = providerError(error, context);
+  // Only errors out of a model call are read as provider failures: a node's own "timed out" is not.
+  const provider = isModelCallError(error) ? providerError(error, context) : undefined;
   if (provider) return provider;
   const message = error instanceof Error ? error.message : String(error);
   return new ConclaveError("INTERNAL", "system", `The run failed unexpectedly: ${message}. This is likely a bug in a node or tool; rerun with --verbose for the stack.`, { cause: error });

@@ -89,19 +89,23 @@ export async function run<G extends RunnableGraph>(graph: G, input: GraphInput<G
 export function stream<G extends RunnableGraph>(graph: G, input: GraphInput<G>, options: RunOptions = {}): RunStream<GraphState<G>> {
   const queue = new AsyncQueue<ConclaveEvent>();
   const events = options.events ?? new RunEvents();
-  const forward = (event: ConclaveEvent) => queue.push(event);
+  const runId = randomUUID();
+  // A shared emitter carries other runs' events too; this stream yields its own run's only.
+  const forward = (event: ConclaveEvent) => {
+    if (event.runId === runId) queue.push(event);
+  };
   events.on("event", forward);
-  const result = execute(graph, input, { ...options, events }, true).finally(() => {
-    events.off("event", forward);
+  const detach = () => events.off("event", forward);
+  const result = execute(graph, input, { ...options, events }, true, runId).finally(() => {
+    detach();
     queue.end();
   });
   // The caller may only iterate; the rejection is still delivered through `result`.
   result.catch(() => undefined);
-  return { result, [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator]() };
+  return { result, [Symbol.asyncIterator]: () => queue.iterate(detach) };
 }
 
-async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, options: RunOptions, tokens: boolean): Promise<RunResult<GraphState<G>>> {
-  const runId = randomUUID();
+async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, options: RunOptions, tokens: boolean, runId: string = randomUUID()): Promise<RunResult<GraphState<G>>> {
   const threadId = options.threadId ?? randomUUID();
   const model = options.model ?? defaultModel();
   const modelInfo = options.modelInfo ?? describeModel(model);

@@ -12,8 +12,19 @@ export function setStepBudget<G extends object>(graph: G, steps: number): G {
   return graph;
 }
 
-/** The step budget recorded for `graph`, if any. */
+/**
+ * The step budget of `graph`: the largest recorded on it or on any subgraph it contains as a node
+ * (LangGraph applies the limit to each graph level separately), if any is recorded.
+ */
 export function stepBudgetOf(graph: object): number | undefined {
-  const value = (graph as Record<symbol, unknown>)[STEP_BUDGET];
-  return typeof value === "number" ? value : undefined;
+  const own = (graph as Record<symbol, unknown>)[STEP_BUDGET];
+  let budget = typeof own === "number" ? own : undefined;
+  const nested = (graph as { getSubgraphs?: (namespace?: string, recurse?: boolean) => Generator<[string, object]> }).getSubgraphs;
+  if (typeof nested === "function") {
+    for (const [, subgraph] of nested.call(graph, undefined, true)) {
+      const value = (subgraph as Record<symbol, unknown>)[STEP_BUDGET];
+      if (typeof value === "number") budget = Math.max(budget ?? 0, value);
+    }
+  }
+  return budget;
 }

@@ -2,3 +2,4 @@
 export { ScriptedChatModel, scriptedModel } from "./scripted-model.ts";
 export type { RecordedMessage } from "./scripted-model.ts";
 export * from "./openai-server.ts";
+export { unusedPort } from "./ports.ts";

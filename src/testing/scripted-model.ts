@@ -27,9 +27,10 @@ export class ScriptedChatModel extends FakeBuiltModel {
     return this.respond(new AIMessage({ content, usage_metadata: usageFor(content) }));
   }
 
-  /** Queues an answer that calls tools (ids are generated when omitted). */
+  /** Queues an answer that calls tools, with empty text as providers send it (ids are generated when omitted). */
   callTools(calls: Array<{ name: string; args: Record<string, unknown>; id?: string }>): this {
-    return this.respondWithTools(calls);
+    // fakeModel().respondWithTools would fill the text with every input message joined, which grows each step.
+    return this.respond(new AIMessage({ content: "", tool_calls: calls.map((call) => ({ type: "tool_call" as const, name: call.name, args: call.args, id: call.id ?? `call_scripted_${++callCounter}` })) }));
   }
 
   /** Queues an error thrown by the next call. */
@@ -42,6 +43,8 @@ export class ScriptedChatModel extends FakeBuiltModel {
     return this.calls.map((call) => call.messages.map(flatten));
   }
 }
+
+let callCounter = 0;
 
 /** Creates a `ScriptedChatModel`. */
 export function scriptedModel(): ScriptedChatModel {

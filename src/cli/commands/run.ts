@@ -52,11 +52,12 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
   const { model, info } = createChatModel(config.model);
   const endpoint = info.offline ? undefined : (config.model.baseUrl ?? "https://api.openai.com/v1");
 
+  // Build before printing anything, so a configuration problem is the only line on stderr.
+  const graph = definition.build({ config, cwd: loaded.cwd, options });
   const events = new RunEvents();
   const progress = values.quiet ? undefined : attachProgress(events, io.stderr, { verbose: values.verbose ?? false });
   if (!values.quiet) io.stderr(`${modelBanner(info, endpoint)}\n`);
   try {
-    const graph = definition.build({ config, cwd: loaded.cwd, options });
     const result = await run(graph, definition.input(task), {
       model: model as BaseChatModel,
       modelInfo: info,
