@@ -43,8 +43,8 @@ export type { ConclaveGraph, GraphAnswer, GraphBuildContext, GraphDefinition, Gr
 export { loadGraph, readRegistry } from "./graph/registry.ts";
 export type { RegistryEntry } from "./graph/registry.ts";
 export { answerFromMessages } from "./graph/answer.ts";
-export { extractCitations } from "./graph/citations.ts";
-export type { Citation } from "./graph/citations.ts";
+export { citedClaims, extractCitations } from "./graph/citations.ts";
+export type { Citation, CitedClaim } from "./graph/citations.ts";
 
 // Patterns
 export { createDebateGraph, DebateState, DebateRoundSchema, DebateVerdictSchema, SolverAnswerSchema } from "./patterns/debate.ts";

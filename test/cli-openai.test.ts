@@ -39,7 +39,7 @@ describe("conclave run against an OpenAI-compatible endpoint", () => {
       { kind: "tool-calls", calls: [{ name: "calculator", arguments: { expression: "17 * 23 + 4" }, id: "call_calc" }] },
       { kind: "respond", handler: (request) => ({ kind: "text", content: `The server computed: ${lastToolResult(request)}` }) },
     );
-    const { code, stdout, stderr } = await conclave(["run", "--json", "What is 17 * 23 + 4?"], { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: "test-key", CONCLAVE_MODEL: "fake-model", LANGSMITH_TRACING: "false" });
+    const { code, stdout, stderr } = await conclave(["run", "--graph", "research", "--json", "What is 17 * 23 + 4?"], { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: "test-key", CONCLAVE_MODEL: "fake-model", LANGSMITH_TRACING: "false" });
     expect(stderr).toContain(`via openai-compatible at ${server.url}`);
     expect(stderr).toContain('→ calculator {"expression":"17 * 23 + 4"}');
     expect(code).toBe(0);

@@ -52,7 +52,7 @@ describe("conclave run (in-process)", () => {
     expect(result.stderr).toMatch(/model: conclave-offline \(offline/);
     expect(result.stderr).toMatch(/answered by the offline model/);
     // Progress goes to stderr only.
-    expect(result.stdout).not.toMatch(/calculator|offline/);
+    expect(result.stdout).not.toMatch(/→|model:|offline/);
   });
 
   it("--quiet prints the answer and no progress", async () => {
@@ -63,7 +63,7 @@ describe("conclave run (in-process)", () => {
   });
 
   it("--json prints exactly one JSON object with the answer, model, thread and usage", async () => {
-    const result = await cli(["run", "--json", "--thread", "thread-abc", CALCULATION]);
+    const result = await cli(["run", "--graph", "research", "--json", "--thread", "thread-abc", CALCULATION]);
     expect(result.code).toBe(0);
     expect(result.stdout.trimEnd().split("\n")).toHaveLength(1);
     const output = JSON.parse(result.stdout) as Record<string, unknown>;
@@ -205,19 +205,25 @@ describe("help, graphs and config", () => {
     expect(await cli(["--version"])).toEqual({ code: 0, stdout: `${PACKAGE.version}\n`, stderr: "" });
   });
 
-  it("graphs lists the research graph as the default, with its target", async () => {
+  it("graphs lists every registered graph, the research team as the default", async () => {
     const result = await cli(["graphs"]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^research\s+.*calculator.*\(default\)$/m);
+    expect(result.stdout).toMatch(/^research-team\s+.*verification.*\(default\)$/m);
+    expect(result.stdout).toMatch(/^research\s+.*calculator/m);
     expect(result.stdout).toContain("./graphs/research.ts:graph");
     const json = JSON.parse((await cli(["graphs", "--json"])).stdout) as Array<Record<string, unknown>>;
-    expect(json).toEqual([expect.objectContaining({ name: "research", target: "./graphs/research.ts:graph", default: true })]);
+    expect(json).toEqual([
+      expect.objectContaining({ name: "research-team", target: "./graphs/research-team.ts:graph", default: true }),
+      expect.objectContaining({ name: "debate", target: "./graphs/debate.ts:graph", default: false }),
+      expect.objectContaining({ name: "research", target: "./graphs/research.ts:graph", default: false }),
+    ]);
   });
 
   it("config shows each setting with its source and the auto resolution", async () => {
     const result = await cli(["config"], { env: { CONCLAVE_MODEL: "llama-test" } });
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^config file: \(none/);
+    expect(result.stdout).toContain(`config file: ${ROOT}conclave.config.json`);
+    expect(result.stdout).toMatch(/^defaultGraph\s+research-team\s+file:/m);
     expect(result.stdout).toMatch(/^model\.provider\s+auto \(→ offline\)\s+default$/m);
     expect(result.stdout).toMatch(/^model\.name\s+llama-test\s+env:CONCLAVE_MODEL$/m);
   });
@@ -227,7 +233,7 @@ describe("help, graphs and config", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).not.toContain("sk-live-abcdefghijklmnop");
     const output = JSON.parse(result.stdout) as { file: string | null; settings: Array<{ path: string; value: unknown; source: string }> };
-    expect(output.file).toBeNull();
+    expect(output.file).toBe(`${ROOT}conclave.config.json`);
     const byPath = new Map(output.settings.map((row) => [row.path, row]));
     expect(byPath.get("model.provider")?.value).toBe("auto (→ openai)");
     expect(byPath.get("model.apiKey")).toEqual({ path: "model.apiKey", value: expect.stringMatching(/^\*\*\*/), source: "env:OPENAI_API_KEY" });

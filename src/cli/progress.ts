@@ -1,3 +1,4 @@
+import { FINAL_ANSWER_TOOL } from "../agent/agent-graph.ts";
 import type { RunEvents } from "../events/emitter.ts";
 import type { ConclaveEvent, ModelInfo } from "../events/types.ts";
 
@@ -35,7 +36,8 @@ function describe(event: ConclaveEvent, verbose: boolean): string | undefined {
       return verbose ? `${who(event.agent, event.node)} thinking (${event.model}, ${event.messageCount} messages)…` : undefined;
     case "llm-call-end": {
       if (event.error) return `${who(event.agent, event.node)} model call failed after ${event.latencyMs} ms: ${event.error}`;
-      const calls = event.toolCalls.length ? `, ${event.toolCalls.length} tool call${event.toolCalls.length > 1 ? "s" : ""}` : ", answered";
+      const structured = event.toolCalls.length > 0 && event.toolCalls.every((call) => call.name === FINAL_ANSWER_TOOL);
+      const calls = structured ? ", structured answer" : event.toolCalls.length ? `, ${event.toolCalls.length} tool call${event.toolCalls.length > 1 ? "s" : ""}` : ", answered";
       return `${who(event.agent, event.node)} ${event.model}: ${event.usage.inputTokens} in / ${event.usage.outputTokens} out tokens${calls} (${event.latencyMs} ms)`;
     }
     case "tool-call-start":

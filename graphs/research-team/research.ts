@@ -1,0 +1,53 @@
+import { HumanMessage } from "@langchain/core/messages";
+import type { BaseMessage } from "@langchain/core/messages";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
+import { MaxStepsExceededError, OutputValidationError, answerFromMessages, isBudgetExceeded, reportEvent } from "conclave";
+import type { TeamAgents } from "./agents.ts";
+import { findingsFrom, observedSources } from "./findings.ts";
+import type { TeamStateType, TeamUpdate } from "./state.ts";
+
+/** Coordinator: turns the task into sub-questions (falls back to the task itself when the plan is empty or invalid). */
+export function planNode(agents: TeamAgents, maxSubQuestions: number) {
+  return async (state: TeamStateType, config: LangGraphRunnableConfig): Promise<TeamUpdate> => {
+    let questions: string[] = [];
+    let note = "";
+    try {
+      const result = await agents.planner.invoke({ messages: [new HumanMessage(`Task: ${state.task}`)] }, config);
+      questions = (result.structuredResponse?.subQuestions ?? []).map((item) => item.question.trim()).filter(Boolean);
+    } catch (error) {
+      if (isBudgetExceeded(error)) return { plan: [{ id: "q1", question: state.task }], round: 1, terminationReason: "budget" };
+      if (!(error instanceof OutputValidationError) && !(error instanceof MaxStepsExceededError)) throw error;
+      note = ` (the planner gave no valid plan: ${error.message.slice(0, 120)})`;
+    }
+    const unique = [...new Set(questions)].slice(0, maxSubQuestions);
+    const plan = (unique.length ? unique : [state.task]).map((question, index) => ({ id: `q${index + 1}`, question }));
+    const reason = unique.length ? `${plan.length} sub-question${plan.length > 1 ? "s" : ""}; researching them in parallel` : `no decomposition needed; researching the task itself${note}`;
+    reportEvent(config, { type: "decision", by: "coordinator", next: "research", round: 1, reason });
+    return { plan, round: 1 };
+  };
+}
+
+/** What one research task receives through `Send`. */
+export interface ResearchTask {
+  item: { id: string; question: string };
+  round: number;
+}
+
+/** Research: a ReAct run on one sub-question; its cited claims become findings (invented source ids are rejected). */
+export function researchNode(agents: TeamAgents) {
+  return async ({ item, round }: ResearchTask, config: LangGraphRunnableConfig): Promise<TeamUpdate> => {
+    let messages: BaseMessage[];
+    try {
+      messages = (await agents.research.invoke({ messages: [new HumanMessage(item.question)] }, config)).messages;
+    } catch (error) {
+      if (isBudgetExceeded(error)) return { terminationReason: "budget" };
+      if (!(error instanceof MaxStepsExceededError)) throw error;
+      // Out of steps: there is no answer to take findings from, so this sub-question adds none.
+      messages = (error.partialState as { messages: BaseMessage[] }).messages;
+    }
+    const { answer } = answerFromMessages(messages);
+    const { findings, rejected } = findingsFrom(answer, observedSources(messages), { agent: "research", round, subQuestion: item.id });
+    if (rejected.length) reportEvent(config, { type: "decision", by: "coordinator", next: "writing", round, reason: `dropped ${rejected.length} citation(s) research made to sources it never saw: ${rejected.join(", ")}` });
+    return { findings, rejectedCitations: rejected };
+  };
+}
