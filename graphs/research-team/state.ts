@@ -75,7 +75,8 @@ export const TeamState = new StateSchema({
   round: z.number().int().default(0),
   final: FinalAnswerSchema.optional(),
   usage: UsageSchema.default(() => ({})),
-  terminationReason: TerminationSchema.optional(),
+  /** Why the run ended; parallel tasks may all report a spent budget, so the first reason given stands. */
+  terminationReason: new ReducedValue(TerminationSchema.optional(), { inputSchema: TerminationSchema.optional(), reducer: (current, next) => current ?? next }),
 });
 
 export type TeamStateType = typeof TeamState.State;

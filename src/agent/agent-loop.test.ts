@@ -158,14 +158,32 @@ describe("the ReAct loop with a scripted model", () => {
   it("validates a structured answer against outputSchema and retries once with the problems", async () => {
     const schema = z.object({ total: z.number(), explanation: z.string().min(3) });
     const agent = defineAgent({ name: "structured", instructions: "Add and explain.", tools: [add], outputSchema: schema, maxSteps: 4 });
-    const model = scriptedModel().reply("5").structuredResponse({ total: 5, explanation: "2 plus 3" });
+    const model = scriptedModel().reply("5").answer({ total: 5, explanation: "2 plus 3" });
     const result = await run(createAgentGraph(agent), { messages: [new HumanMessage("2+3")] }, { model });
     expect(result.state.structuredResponse).toEqual({ total: 5, explanation: "2 plus 3" });
 
-    const wrong = scriptedModel().reply("5").structuredResponse({ total: "five" });
+    const wrong = scriptedModel().reply("5").answer({ total: "five" }).answer({ total: "still five" });
     const error = await run(createAgentGraph(agent), { messages: [new HumanMessage("2+3")] }, { model: wrong }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OutputValidationError);
     expect((error as Error).message).toContain("total");
+    // The retry showed the model its first answer and what was wrong with it.
+    const retry = wrong.requests[2]!.at(-1)!;
+    expect(retry.role).toBe("user");
+    expect(retry.content).toContain('{"total":"five"}');
+    expect(retry.content).toContain("expected number");
+    expect(wrong.callCount).toBe(3);
+  });
+
+  it("answers with one structured call when the agent has no tools", async () => {
+    const agent = defineAgent({ name: "planner", instructions: "Plan.", tools: [], outputSchema: z.object({ steps: z.array(z.string()) }), maxSteps: 2 });
+    const model = scriptedModel().answer({ steps: ["look it up", "write it down"] });
+    const result = await run(createAgentGraph(agent), { messages: [new HumanMessage("plan a report")] }, { model });
+    expect(result.state.structuredResponse).toEqual({ steps: ["look it up", "write it down"] });
+    expect(model.callCount).toBe(1);
+    expect(model.requests[0]).toEqual([
+      { role: "system", content: "Plan." },
+      { role: "user", content: "plan a report" },
+    ]);
   });
 
   it("emits run, node, model and tool events in order", async () => {

@@ -27,12 +27,14 @@ export interface ModelCallLabel {
  */
 export async function observeModelCall<T>(config: LangGraphRunnableConfig | undefined, label: ModelCallLabel, call: () => Promise<T>, messageOf: (output: T) => BaseMessage | undefined = asMessage): Promise<T> {
   const events = runContext(config).events;
-  reserveModelCall(config);
+  const release = reserveModelCall(config);
   if (!events) {
     try {
       return await call();
     } catch (error) {
       throw markModelCallError(error);
+    } finally {
+      release();
     }
   }
   const callId = randomUUID();
@@ -58,6 +60,8 @@ export async function observeModelCall<T>(config: LangGraphRunnableConfig | unde
     markModelCallError(error);
     events.emit({ type: "llm-call-end", callId, model: label.model, latencyMs: Date.now() - startedAt, usage: NO_USAGE, toolCalls: [], text: "", error: error instanceof Error ? error.message : String(error), ...where });
     throw error;
+  } finally {
+    release();
   }
 }
 

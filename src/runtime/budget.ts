@@ -27,12 +27,25 @@ export function isBudgetExceeded(error: unknown): error is BudgetExceededError {
   return error instanceof BudgetExceededError || (error instanceof Error && (error as { code?: unknown }).code === "BUDGET_EXCEEDED");
 }
 
-/** Throws BudgetExceededError when another model call would go over the run's budget. */
-export function reserveModelCall(config: LangGraphRunnableConfig | undefined): void {
-  const { budget, usage } = runContext(config);
-  if (!budget || !usage) return;
-  const exceeded = budgetExceeded(budget, usage);
+const NOTHING_TO_RELEASE = () => undefined;
+
+/**
+ * Reserves one model call against the run's budget, or throws BudgetExceededError. Calls in flight
+ * count as spent, so parallel branches cannot all pass the check at once; call the returned
+ * function when the call has ended (its usage is then counted).
+ */
+export function reserveModelCall(config: LangGraphRunnableConfig | undefined): () => void {
+  const { budget, usage, inFlight } = runContext(config);
+  if (!budget || !usage || !inFlight) return NOTHING_TO_RELEASE;
+  const exceeded = budgetExceeded(budget, { ...usage, modelCalls: usage.modelCalls + inFlight.modelCalls });
   if (exceeded) throw new BudgetExceededError(exceeded.limit, exceeded.allowed, exceeded.used);
+  inFlight.modelCalls += 1;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    inFlight.modelCalls -= 1;
+  };
 }
 
 /** Which cap, if any, the usage has reached. */

@@ -19,6 +19,8 @@ export interface ConclaveContext {
   usage?: RunUsage;
   /** The run's caps; model calls are refused once one is reached. */
   budget?: RunBudget;
+  /** Model calls reserved but not yet ended (see `reserveModelCall`). */
+  inFlight?: { modelCalls: number };
 }
 
 /** Reports an event (a decision, a round's end, …) to the current run; does nothing outside `run()`. */

@@ -116,7 +116,7 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
   const graphName = options.graphName ?? (graph as { name?: string }).name ?? "graph";
   sink.emit({ type: "run-start", graph: graphName, model: modelInfo, input });
 
-  const context: ConclaveContext = { model, modelInfo, events: sink, usage, ...(options.budget ? { budget: options.budget } : {}) };
+  const context: ConclaveContext = { model, modelInfo, events: sink, usage, inFlight: { modelCalls: 0 }, ...(options.budget ? { budget: options.budget } : {}) };
   // Nodes report their own start and end (see observeNode) rather than through LangGraph's
   // `tasks` stream mode or a callback handler: those measured 7% and 35% slower than raw LangGraph.
   const config = {

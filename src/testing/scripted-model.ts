@@ -1,6 +1,9 @@
 import { AIMessage } from "@langchain/core/messages";
 import type { BaseMessage } from "@langchain/core/messages";
+import type { BaseLanguageModelInput } from "@langchain/core/language_models/base";
+import { RunnableLambda } from "@langchain/core/runnables";
 import { FakeBuiltModel } from "@langchain/core/testing";
+import { toJsonSchema } from "@langchain/core/utils/json_schema";
 
 /** One request the scripted model received, flattened for readable assertions. */
 export interface RecordedMessage {
@@ -31,6 +34,29 @@ export class ScriptedChatModel extends FakeBuiltModel {
   callTools(calls: Array<{ name: string; args: Record<string, unknown>; id?: string }>): this {
     // fakeModel().respondWithTools would fill the text with every input message joined, which grows each step.
     return this.respond(new AIMessage({ content: "", tool_calls: calls.map((call) => ({ type: "tool_call" as const, name: call.name, args: call.args, id: call.id ?? `call_scripted_${++callCounter}` })) }));
+  }
+
+  /**
+   * Queues a structured answer: the forced tool call `withStructuredOutput` asks for (named
+   * `final_answer` by Conclave agents), as a provider would send it.
+   */
+  answer(args: Record<string, unknown>, name = "final_answer"): this {
+    return this.callTools([{ name, args }]);
+  }
+
+  /**
+   * Structured output the way providers do it — a forced tool call, consumed from the queue and
+   * recorded like any request — rather than fakeModel's fixed value, so tests script and assert
+   * structured answers in order (see `answer()`).
+   */
+  override withStructuredOutput(schema: unknown, config?: { name?: string; includeRaw?: boolean }): never {
+    const name = config?.name ?? "extract";
+    const bound = this.bindTools([{ name, description: "Structured answer", schema: toJsonSchema(schema as Parameters<typeof toJsonSchema>[0]) as Record<string, unknown> }]);
+    return RunnableLambda.from(async (input: BaseLanguageModelInput, runConfig) => {
+      const raw = (await bound.invoke(input, runConfig)) as AIMessage;
+      const parsed = raw.tool_calls?.find((call) => call.name === name)?.args;
+      return config?.includeRaw ? { raw, parsed } : parsed;
+    }) as never;
   }
 
   /** Queues an error thrown by the next call. */

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Embeddings } from "@langchain/core/embeddings";
 import { ToolExecutionError } from "conclave";
@@ -66,13 +66,26 @@ async function loadOrBuild({ folder, embeddings, cacheDir }: IndexOptions): Prom
   const index = new hnswlib.HierarchicalNSW("cosine", vectors[0]!.length);
   index.initIndex(passages.length);
   vectors.forEach((vector, label) => index.addPoint(vector, label));
-  if (dir) {
-    mkdirSync(dir, { recursive: true });
-    index.writeIndexSync(join(dir, "index.bin"));
-    // Written last: its presence marks a complete cache entry.
-    writeFileSync(join(dir, "meta.json"), JSON.stringify({ version: CACHE_VERSION, dimensions: vectors[0]!.length, passages }));
-  }
+  if (dir) writeCache(dir, index, { version: CACHE_VERSION, dimensions: vectors[0]!.length, passages });
   return wrap(index, passages, embeddings, false);
+}
+
+/**
+ * Writes the entry into a private folder and renames it into place, so a process reading the
+ * cache never sees a half-written index, and two processes building at once both end well.
+ */
+function writeCache(dir: string, index: hnswlib.HierarchicalNSW, meta: { version: number; dimensions: number; passages: Passage[] }): void {
+  const staging = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    mkdirSync(staging, { recursive: true });
+    index.writeIndexSync(join(staging, "index.bin"));
+    writeFileSync(join(staging, "meta.json"), JSON.stringify(meta));
+    renameSync(staging, dir);
+  } catch {
+    // Another process won the race, or the cache folder is not writable: the index in memory still serves.
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
 }
 
 function wrap(index: hnswlib.HierarchicalNSW, passages: Passage[], embeddings: Embeddings, fromCache: boolean): PassageIndex {

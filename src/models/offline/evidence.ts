@@ -73,7 +73,7 @@ const PRONOUN_START = /^(?:he|she|it|they|this|these|those|his|her|its|their)\b/
 export function rankEvidence(request: string, evidence: readonly EvidenceSentence[], limit: number): Array<EvidenceSentence & { score: number }> {
   const queryTerms = terms(request);
   const weights = idfWeights(evidence.map((sentence) => sentence.text));
-  const kind = expectedAnswer(request);
+  const kinds = expectedAnswer(request);
   const asked = new Set(queryTerms);
   const pool = new Set(evidence.flatMap((sentence) => terms(`${sentence.text} ${topicOf(sentence.source)}`)));
   if (entityTerms(request).some((entity) => !pool.has(entity))) return evidence.filter(uncited).map((sentence) => ({ ...sentence, score: 1 })).slice(0, limit);
@@ -81,7 +81,7 @@ export function rankEvidence(request: string, evidence: readonly EvidenceSentenc
   const scoreOf = (sentence: EvidenceSentence) => {
     if (uncited(sentence)) return 1;
     let score = overlapScore(queryTerms, `${sentence.text} ${topicOf(sentence.source)}`, weights);
-    if (kind && !hasAnswerKind(sentence.text, kind, asked)) score *= 0.5;
+    if (kinds.length && !kinds.some((kind) => hasAnswerKind(sentence.text, kind, asked))) score *= 0.5;
     if (PRONOUN_START.test(sentence.text)) score *= 0.8;
     return score >= RELEVANCE_FLOOR ? score : 0;
   };

@@ -59,15 +59,16 @@ export function sentences(text: string): string[] {
 export type AnswerKind = "date" | "measure" | "person";
 
 /**
- * What kind of answer a question wants: "when" a date, "how tall/long/many…" a measure, "who" a
- * person. Ranking prefers sentences that hold an answer of that kind.
+ * What kinds of answer a question wants: "when" a date, "how tall/long/many…" a measure, "who" a
+ * person ("how long is it and when did it open?" wants two). Ranking prefers sentences that hold one.
  */
-export function expectedAnswer(question: string): AnswerKind | undefined {
+export function expectedAnswer(question: string): AnswerKind[] {
   const q = question.toLowerCase();
-  if (/\b(when|what year|which year|what date)\b/.test(q)) return "date";
-  if (/\bhow (many|much|tall|long|far|old|high|deep|fast|big|large|heavy|wide|hot|cold)\b|\bwhat is the (height|length|population|speed|distance|area|age|number|size|mass|depth|temperature)\b/.test(q)) return "measure";
-  if (/(^|[.?!]\s*)who\b|\bwho (invented|discovered|built|wrote|founded|designed|deciphered|painted|led|first)\b/.test(q)) return "person";
-  return undefined;
+  const kinds: AnswerKind[] = [];
+  if (/\b(when|what year|which year|what date)\b/.test(q)) kinds.push("date");
+  if (/\bhow (many|much|tall|long|far|old|high|deep|fast|big|large|heavy|wide|hot|cold)\b|\bwhat is the (height|length|population|speed|distance|area|age|number|size|mass|depth|temperature)\b/.test(q)) kinds.push("measure");
+  if (/(^|[.?!]\s*)who\b|\bwho (invented|discovered|built|wrote|founded|designed|deciphered|painted|led|first)\b|\bby whom\b/.test(q)) kinds.push("person");
+  return kinds;
 }
 
 const MONTH = "January|February|March|April|May|June|July|August|September|October|November|December";
@@ -92,10 +93,22 @@ export function hasAnswerKind(text: string, kind: AnswerKind, asked: ReadonlySet
   }
 }
 
-/** Proper names in a question (capitalised words past its first word), as stemmed terms. */
+/**
+ * Proper names in a question (capitalised words that do not open a line or sentence, and are not
+ * labels such as "Findings:"), as stemmed terms.
+ */
 export function entityTerms(question: string): string[] {
-  const tokens = question.match(/[\p{L}\p{N}]+/gu) ?? [];
-  return tokens.slice(1).filter((token) => /^\p{Lu}/u.test(token) && token.length > 1 && !STOPWORDS.has(token.toLowerCase())).map((token) => stem(token.toLowerCase()));
+  const found: string[] = [];
+  for (const line of question.split(/\r?\n/)) {
+    const tokens = [...line.matchAll(/[\p{L}\p{N}]+(:?)/gu)];
+    tokens.forEach((match, index) => {
+      const word = match[0].replace(/:$/, "");
+      const opensSentence = index === 0 || /[.?!]\s*$/.test(line.slice(0, match.index));
+      if (opensSentence || match[1] === ":" || !/^\p{Lu}/u.test(word) || word.length < 2 || STOPWORDS.has(word.toLowerCase())) return;
+      found.push(stem(word.toLowerCase()));
+    });
+  }
+  return found;
 }
 
 /** Number-like tokens exactly as written ("8,849", "3.5", "1969"). */

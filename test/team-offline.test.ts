@@ -1,0 +1,66 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { main } from "../src/cli/main.ts";
+import type { CliIO } from "../src/cli/output.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const CORPUS = join(ROOT, "tools", "corpus");
+
+async function conclave(argv: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("OPENAI_") && !key.startsWith("CONCLAVE_")));
+  const io: CliIO = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env, cwd: ROOT };
+  const code = await main(argv, io, new AbortController().signal);
+  return { code, stdout, stderr };
+}
+
+const squash = (text: string) => text.replace(/\s+/g, " ");
+
+describe("the research team, offline, end to end", () => {
+  it("answers from the bundled corpus with citations that exist and contain the cited text", async () => {
+    const { code, stdout, stderr } = await conclave(["run", "--json", "Who discovered penicillin?"]);
+    expect(code).toBe(0);
+    const output = JSON.parse(stdout) as { answer: string; citations: Array<{ source: string; text: string }>; graph: string; rounds: number; verdict: string; terminationReason: string; critiques: unknown[] };
+    expect(output.graph).toBe("research-team");
+    expect(output.answer).toMatch(/Fleming/);
+    expect(output.citations.length).toBeGreaterThan(0);
+    for (const citation of output.citations) {
+      const file = join(CORPUS, `${citation.source.split("#")[0]}.md`);
+      expect(existsSync(file), citation.source).toBe(true);
+      expect(squash(readFileSync(file, "utf8"))).toContain(squash(citation.text).replace(/\.$/, ""));
+    }
+    expect(output.rounds).toBeGreaterThanOrEqual(1);
+    expect(["approve", "revise"]).toContain(output.verdict);
+    expect(output.terminationReason).toBe("approved");
+    expect(output.critiques).toHaveLength(output.rounds);
+    // Progress shows each agent at work and the critique round.
+    for (const agent of ["[coordinator]", "[research] → retrieve", "[writing]", "[verification] → check_support"]) expect(stderr).toContain(agent);
+    expect(stderr).toMatch(/── critique round 1: \d+\/\d+ claims supported · verdict approve/);
+  });
+
+  it("answers from the user's own folder with --corpus", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "conclave-corpus-"));
+    writeFileSync(join(folder, "garden.md"), "# Garden log\n\nThe tomatoes were planted on 3 May 2025. The basil grows beside them.\n");
+    writeFileSync(join(folder, "kitchen.txt"), "The oven was repaired in March 2024 by a technician named Ruth Okafor.\n");
+    const { code, stdout } = await conclave(["run", "--json", "--corpus", folder, "Who repaired the oven?"]);
+    expect(code).toBe(0);
+    const output = JSON.parse(stdout) as { answer: string; citations: Array<{ source: string }> };
+    expect(output.answer).toContain("Ruth Okafor");
+    expect(output.citations.map((citation) => citation.source)).toEqual(["kitchen#1"]);
+  });
+
+  it("runs the panel debate and reports each round's agreement", async () => {
+    const { code, stdout, stderr } = await conclave(["run", "--graph", "debate", "--agents", "3", "--max-rounds", "2", "--json", "What is 12*(7+5)-3?"]);
+    expect(code).toBe(0);
+    const output = JSON.parse(stdout) as { answer: string; rounds: number; agreement: number[]; terminationReason: string; modelCalls: number };
+    expect(output.answer).toContain("141");
+    expect(output.agreement).toHaveLength(output.rounds);
+    expect(output.agreement.at(-1)).toBe(1);
+    expect(output.modelCalls).toBe(6);
+    expect(stderr).toMatch(/── debate round 1: agreement 3\/3 on "141"/);
+  });
+});
