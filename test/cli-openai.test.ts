@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startFakeOpenAIServer } from "../src/testing/index.ts";
 import type { FakeOpenAIServer, RecordedRequest } from "../src/testing/index.ts";
+import { roleOf, teamModel } from "./helpers/team-model.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -56,6 +57,18 @@ describe("conclave run against an OpenAI-compatible endpoint", () => {
     const names = server.requests[0]!.body.tools.map((tool: { function: { name: string } }) => tool.function.name);
     expect(names).toEqual(["calculator", "retrieve", "read_file"]);
     expect(server.requests[1]!.body.messages.at(-1)).toMatchObject({ role: "tool", tool_call_id: "call_calc", content: "17 * 23 + 4 = 395" });
+  }, 60_000);
+
+  it("runs the default research team against the endpoint with valid requests", async () => {
+    server.setFallback({ kind: "respond", handler: teamModel });
+    const { code, stdout, stderr } = await conclave(["run", "--json", "When did Apollo 11 land on the Moon?"], { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: "test-key", CONCLAVE_MODEL: "fake-model", LANGSMITH_TRACING: "false" });
+    expect(stderr, stderr).toContain("── critique round 1");
+    expect(code).toBe(0);
+    const output = JSON.parse(stdout.trim());
+    expect(output).toMatchObject({ graph: "research-team", verdict: "approve", terminationReason: "approved", model: { offline: false } });
+    expect(output.answer).toBe("On 20 July 1969, Armstrong and Aldrin landed Eagle in the Sea of Tranquility. [apollo-11#2]");
+    for (const request of server.requests) expect(request.violations, `request ${request.index} (${roleOf(request)})`).toEqual([]);
+    expect(new Set(server.requests.map(roleOf)).size).toBe(5);
   }, 60_000);
 
   it("exits 1 with a one-line reason when the provider keeps failing", async () => {

@@ -27,10 +27,15 @@ export function createChatModel(config: ModelConfig): ResolvedModel {
   return { model: createOpenAIChatModel(config), info: { provider: "openai-compatible", name: config.name ?? DEFAULT_OPENAI_MODEL, offline: false } };
 }
 
-/** Builds the embeddings the configuration asks for (the chat model's endpoint is the fallback). */
+/**
+ * Builds the embeddings the configuration asks for. `auto` stays offline unless embeddings are
+ * configured themselves (a base URL, key or model name): many chat servers serve no embeddings,
+ * so pointing the chat model somewhere must not silently move retrieval there too. With
+ * provider `openai`, the chat model's endpoint and key are the fallback.
+ */
 export function createEmbeddings(config: Pick<ConclaveConfig, "embeddings" | "model">): { embeddings: Embeddings; info: ModelInfo } {
   const settings: EmbeddingsConfig = config.embeddings;
-  const provider = settings.provider === "auto" ? effectiveProvider({ provider: "auto", baseUrl: settings.baseUrl ?? config.model.baseUrl, apiKey: settings.apiKey ?? config.model.apiKey }) : settings.provider;
+  const provider = settings.provider === "auto" ? (settings.baseUrl || settings.apiKey || settings.name ? "openai" : "offline") : settings.provider;
   if (provider === "offline") {
     return { embeddings: new OfflineEmbeddings(settings.dimensions ? { dimensions: settings.dimensions } : {}), info: { provider: "offline", name: OFFLINE_EMBEDDINGS_NAME, offline: true } };
   }

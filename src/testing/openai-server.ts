@@ -10,6 +10,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { answerEmbeddings } from "./fake-embeddings.ts";
 import { validateChatRequest } from "./openai-server-validate.ts";
 
 export { validateChatRequest };
@@ -67,6 +68,8 @@ export interface FakeOpenAIServer {
   url: string;
   /** Every chat-completions request received, in order. */
   requests: RecordedRequest[];
+  /** Every `POST /v1/embeddings` body received (answered with deterministic vectors), in order. */
+  embeddingRequests: Array<{ input?: unknown; model?: unknown; dimensions?: unknown }>;
   /** Queues replies (FIFO), one per chat-completions request. */
   enqueue(...replies: ScriptedReply[]): this;
   /** The reply used when the queue is empty; `undefined` restores the default 500 "no scripted reply left". */
@@ -141,6 +144,7 @@ function resolveReply(reply: ScriptedReply, request: RecordedRequest): FinalRepl
 
 class FakeServer implements FakeOpenAIServer {
   readonly requests: RecordedRequest[] = [];
+  readonly embeddingRequests: Array<{ input?: unknown; model?: unknown; dimensions?: unknown }> = [];
   url = "";
   private readonly queue: ScriptedReply[] = [];
   private fallback: ScriptedReply | undefined;
@@ -189,6 +193,7 @@ class FakeServer implements FakeOpenAIServer {
     res.on("error", () => {});
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, MODELS);
+    if (req.method === "POST" && path === "/v1/embeddings") return this.embed(req, res);
     if (req.method !== "POST" || path !== "/v1/chat/completions") {
       return sendJson(res, 404, errorBody(`fake server: no route for ${req.method} ${path}`, "invalid_request_error"));
     }
@@ -206,6 +211,18 @@ class FakeServer implements FakeOpenAIServer {
       return sendJson(res, 400, errorBody(message, "invalid_request_error"));
     }
     this.play(this.nextReply(request), request, req, res);
+  }
+
+  private async embed(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const text = await readBody(req).catch(() => undefined);
+    if (text === undefined) return;
+    try {
+      const body = JSON.parse(text) as { input?: unknown; model?: unknown; dimensions?: unknown };
+      this.embeddingRequests.push(body);
+      answerEmbeddings(body, res);
+    } catch (error) {
+      sendJson(res, 400, errorBody(`fake server: request body is not valid JSON (${String(error)})`, "invalid_request_error"));
+    }
   }
 
   private record(req: IncomingMessage, path: string, at: number, body: unknown): RecordedRequest {

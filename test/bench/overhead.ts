@@ -68,10 +68,14 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
-function median(values: number[]): number {
+function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 }
+
+const median = (values: number[]) => quantile(values, 0.5);
+/** The middle half of the runs, so a reader can see how much of a difference is noise. */
+const spread = (values: number[]) => `p25–p75 ${quantile(values, 0.25).toFixed(3)}–${quantile(values, 0.75).toFixed(3)}`;
 
 async function measure(benchCase: Case): Promise<void> {
   for (let index = 0; index < WARMUP; index++) {
@@ -98,8 +102,8 @@ async function measure(benchCase: Case): Promise<void> {
   const perStepAdded = (conclaveMedian - rawMedian) / benchCase.steps;
   const ratio = conclaveMedian / rawMedian;
   console.log(`${benchCase.name}: ${ROUNDS} runs each, median`);
-  console.log(`  raw LangGraph   ${rawMedian.toFixed(3)} ms/run  (${perStepRaw.toFixed(3)} ms/step)`);
-  console.log(`  Conclave run()  ${conclaveMedian.toFixed(3)} ms/run  (+${perStepAdded.toFixed(3)} ms/step)`);
+  console.log(`  raw LangGraph   ${rawMedian.toFixed(3)} ms/run  (${perStepRaw.toFixed(3)} ms/step; ${spread(raw)})`);
+  console.log(`  Conclave run()  ${conclaveMedian.toFixed(3)} ms/run  (+${perStepAdded.toFixed(3)} ms/step; ${spread(conclave)})`);
   const listenedMedian = median(withListener);
   console.log(`  + a listener    ${listenedMedian.toFixed(3)} ms/run  (+${((listenedMedian - rawMedian) / benchCase.steps).toFixed(3)} ms/step, ratio ${(listenedMedian / rawMedian).toFixed(3)}; every event built and delivered)`);
   console.log(`  ratio ${ratio.toFixed(3)} → ${((ratio - 1) * 100).toFixed(1)}% added (target ≤ 5%) ${ratio <= 1.05 ? "OK" : "OVER TARGET"}`);
