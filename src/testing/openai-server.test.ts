@@ -289,7 +289,7 @@ describe("startFakeOpenAIServer", () => {
     const models = await clientFor(server).models.list();
     expect(models.data).toEqual([{ id: "fake-model", object: "model", created: 0, owned_by: "conclave" }]);
 
-    const missing = await fetch(`${server.url}/embeddings`, { method: "POST", body: "{}" });
+    const missing = await fetch(`${server.url}/completions`, { method: "POST", body: "{}" });
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: { type: "invalid_request_error", param: null, code: null } });
 
