@@ -66,7 +66,7 @@ export type * from "./events/types.ts";
 // Models
 export { OfflineChatModel, OFFLINE_MODEL_NAME } from "./models/offline/chat-model.ts";
 export { OfflineEmbeddings, OFFLINE_EMBEDDINGS_NAME } from "./models/offline/embeddings.ts";
-export { createChatModel, createEmbeddings, describeModel, defaultModel, effectiveProvider } from "./models/resolve.ts";
+export { createChatModel, createEmbeddings, describeModel, defaultModel, effectiveProvider, embeddingsProvider } from "./models/resolve.ts";
 export type { ResolvedModel } from "./models/resolve.ts";
 
 // Configuration

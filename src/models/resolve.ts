@@ -35,11 +35,17 @@ export function createChatModel(config: ModelConfig): ResolvedModel {
  */
 export function createEmbeddings(config: Pick<ConclaveConfig, "embeddings" | "model">): { embeddings: Embeddings; info: ModelInfo } {
   const settings: EmbeddingsConfig = config.embeddings;
-  const provider = settings.provider === "auto" ? (settings.baseUrl || settings.apiKey || settings.name ? "openai" : "offline") : settings.provider;
+  const provider = embeddingsProvider(settings);
   if (provider === "offline") {
     return { embeddings: new OfflineEmbeddings(settings.dimensions ? { dimensions: settings.dimensions } : {}), info: { provider: "offline", name: OFFLINE_EMBEDDINGS_NAME, offline: true } };
   }
   return { embeddings: createOpenAIEmbeddings(settings, config.model), info: { provider: "openai-compatible", name: settings.name ?? DEFAULT_OPENAI_EMBEDDINGS, offline: false } };
+}
+
+/** Where `auto` embeddings go: an OpenAI-compatible endpoint only when embeddings are configured themselves. */
+export function embeddingsProvider(settings: EmbeddingsConfig): "offline" | "openai" {
+  if (settings.provider !== "auto") return settings.provider;
+  return settings.baseUrl || settings.apiKey || settings.name ? "openai" : "offline";
 }
 
 /** The label of any chat model, including ones a user built. */

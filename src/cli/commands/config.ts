@@ -1,6 +1,6 @@
 import type { LoadedConfig } from "../../config/load.ts";
 import { loadConfig } from "../../config/load.ts";
-import { effectiveProvider } from "../../models/resolve.ts";
+import { effectiveProvider, embeddingsProvider } from "../../models/resolve.ts";
 import { parseCommandArgs } from "../args.ts";
 import type { CliIO } from "../output.ts";
 
@@ -17,7 +17,7 @@ export async function configCommand(argv: string[], io: CliIO): Promise<number> 
   }
   io.stdout(`config file: ${loaded.file ?? "(none: conclave.config.ts / conclave.config.json not found)"}\n`);
   const width = Math.max(...rows.map((row) => row.path.length));
-  for (const row of rows) io.stdout(`${row.path.padEnd(width)}  ${String(row.value).padEnd(28)}  ${row.source}\n`);
+  for (const row of rows) io.stdout(`${row.path.padEnd(width)}  ${show(row.value).padEnd(28)}  ${row.source}\n`);
   return 0;
 }
 
@@ -37,10 +37,16 @@ export function describeConfig(loaded: LoadedConfig): Array<{ path: string; valu
   }
   const provider = rows.find((row) => row.path === "model.provider");
   if (provider && provider.value === "auto") provider.value = `auto (→ ${effectiveProvider(loaded.config.model)})`;
+  const embeddings = rows.find((row) => row.path === "embeddings.provider");
+  if (embeddings && embeddings.value === "auto") embeddings.value = `auto (→ ${embeddingsProvider(loaded.config.embeddings)})`;
   for (const key of ["model.name", "model.baseUrl", "model.apiKey", "model.temperature", "corpus"]) {
     if (!rows.some((row) => row.path === key)) rows.push({ path: key, value: "(unset)", source: "default" });
   }
   return rows.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+function show(value: unknown): string {
+  return typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
 }
 
 function redact(path: string, value: unknown): unknown {
