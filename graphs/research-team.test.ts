@@ -117,11 +117,11 @@ describe("the research team with scripted agents", () => {
     expect(state.critiques.map((critique) => critique.overall)).toEqual(["revise", "revise"]);
     // The plan was empty, so research took the task itself.
     expect(state.plan).toEqual([{ id: "q1", question: TASK }]);
-    // Synthesis saw only the supported claim of the best draft, and its invented citation was removed.
+    // Synthesis saw only the supported claim of the best draft; it cited a source research never
+    // found, so its text was replaced by the verified claim itself.
     expect(coordinator.requests[1]!.at(-1)!.content).toBe(`Task: ${TASK}\n\nApproved claims:\n[apollo-11#2] ${TRUE_CLAIM}`);
-    expect(state.final?.answer).toBe("On 20 July 1969 Eagle landed. [apollo-11#2]");
+    expect(state.final).toMatchObject({ answer: `${TRUE_CLAIM} [apollo-11#2]`, basedOnRound: 2, verified: true });
     expect(state.final?.citations.map((citation) => citation.source)).toEqual(["apollo-11#2"]);
-    expect(state.final?.basedOnRound).toBe(2);
   });
 
   it("stops when a revision leaves the same claims flagged", async () => {
@@ -138,10 +138,30 @@ describe("the research team with scripted agents", () => {
     const { seen, events } = recorder();
     const result = await run(graph, { task: TASK }, { events, budget: { maxModelCalls: 7 } });
     expect(result.usage.modelCalls).toBeLessThanOrEqual(7);
-    expect(result.state.terminationReason).toBe("budget");
-    expect(result.state.drafts.length).toBeGreaterThan(0);
-    expect(result.state.final?.answer).toContain("[apollo-11#");
-    expect(result.state.final?.citations.length).toBeGreaterThan(0);
+    const { state } = result;
+    expect(state.terminationReason).toBe("budget");
+    // The budget ran out while the draft's claims were being checked: the round is not approved on
+    // the claims that happened to be checked, and unchecked claims are marked as such.
+    expect(state.drafts).toHaveLength(1);
+    const critique = state.critiques[0]!;
+    expect(critique.overall).toBe("revise");
+    expect(critique.items.some((item) => item.problem.startsWith("Not verified"))).toBe(true);
+    const supported = critique.items.filter((item) => item.verdict === "supported").map((item) => item.claim);
+    expect(state.final!.verified).toBe(supported.length > 0);
+    for (const claim of supported) expect(state.final!.answer).toContain(claim);
+    expect(state.final!.citations.length).toBeGreaterThan(0);
+    const stop = seen.find((event) => event.type === "decision" && event.next === "finish");
+    expect(stop).toMatchObject({ reason: expect.stringContaining("maxModelCalls budget is spent (7 of 7)") });
     expect(seen.at(-1)).toMatchObject({ type: "run-end", status: "done" });
+  });
+
+  it("answers from research's findings, marked unverified, when the budget ends before any draft", async () => {
+    const { state } = await run(createResearchTeam(context()), { task: TASK }, { budget: { maxModelCalls: 3 } });
+    expect(state.terminationReason).toBe("budget");
+    expect(state.drafts).toHaveLength(0);
+    expect(state.findings.length).toBeGreaterThan(0);
+    expect(state.final!.verified).toBe(false);
+    expect(state.final!.answer).toContain(state.findings[0]!.claim);
+    expect(state.final!.answer).toContain("(Not fully verified: no draft was written or checked");
   });
 });

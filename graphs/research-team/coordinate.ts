@@ -1,6 +1,8 @@
 import { HumanMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { budgetExceeded, citedClaims, extractCitations, isBudgetExceeded, reportEvent, runContext } from "conclave";
+import type { CitedClaim } from "conclave";
+import { support } from "./findings.ts";
 import type { TeamAgents } from "./agents.ts";
 import type { Critique, TeamStateType, TeamUpdate, Termination } from "./state.ts";
 import { claimKey, openItems } from "./write.ts";
@@ -12,7 +14,7 @@ export function coordinateNode(maxRounds: number) {
       reportEvent(config, { type: "decision", by: "coordinator", next: "finish", round: state.round, reason });
       return { terminationReason };
     };
-    if (state.terminationReason) return finish(state.terminationReason, `stopping: ${state.terminationReason}`);
+    if (state.terminationReason) return finish(state.terminationReason, stopReason(state.terminationReason, config));
     const critique = state.critiques.at(-1)!;
     if (critique.overall === "approve") return finish("approved", `verification approved the draft (${critique.items.length} of ${critique.items.length} claims supported)`);
     const { budget, usage } = runContext(config);
@@ -26,6 +28,14 @@ export function coordinateNode(maxRounds: number) {
   };
 }
 
+/** Why the run stops, with the numbers when a budget stopped it. */
+function stopReason(reason: Termination, config: LangGraphRunnableConfig): string {
+  if (reason !== "budget") return `stopping: ${reason}`;
+  const { budget, usage } = runContext(config);
+  const spent = budget && usage ? budgetExceeded(budget, usage) : undefined;
+  return spent ? `the run's ${spent.limit} budget is spent (${spent.used} of ${spent.allowed}); answering with the best result so far` : "the run's budget is spent; answering with the best result so far";
+}
+
 function sameOpenClaims(a: Critique, b: Critique): boolean {
   const keys = (critique: Critique) => openItems(critique).map((item) => claimKey(item.claim)).sort().join("\n");
   return keys(a) === keys(b);
@@ -33,35 +43,69 @@ function sameOpenClaims(a: Critique, b: Critique): boolean {
 
 /**
  * Coordinator's synthesis: the final answer from the best draft — the approved one, or else the
- * best-scored — using only its supported claims when it was not approved. Citations must name
- * sources research found; any other marker is removed.
+ * best-scored — using only its supported claims when it was not approved (or, when no draft was
+ * written, the findings, marked unverified). The synthesiser may only rephrase: every cited
+ * sentence it writes must be supported by the findings it cites, or its answer is replaced by the
+ * verified claims themselves.
  */
 export function finalizeNode(agents: TeamAgents) {
   return async (state: TeamStateType, config: LangGraphRunnableConfig): Promise<TeamUpdate> => {
     const usage = runContext(config).usage?.byAgent ?? {};
-    const best = bestDraft(state);
-    if (!best) {
+    const basis = answerBasis(state);
+    if (basis.claims.length === 0) {
       const answer = state.terminationReason === "budget" ? "The budget ran out before the team found any evidence." : "The team found no evidence for this task in its sources.";
-      return { final: { answer, citations: [], basedOnRound: 0, score: 0 }, usage };
+      return { final: { answer, citations: [], basedOnRound: 0, score: 0, verified: false }, usage };
     }
-    const verdicts = new Map(best.critique?.items.map((item) => [claimKey(item.claim), item.verdict]) ?? []);
-    const claims = citedClaims(best.draft.text).filter((claim) => best.critique?.overall === "approve" || verdicts.get(claimKey(claim.claim)) === "supported");
-    const chosen = claims.length ? claims : citedClaims(best.draft.text);
-    const known = new Set(state.findings.map((finding) => finding.sourceId));
-    const asLines = chosen.map((claim) => `${claim.sources.map((source) => `[${source}]`).join("")} ${claim.claim}`.trim());
-    let answer = chosen.map((claim) => `${claim.claim} ${claim.sources.map((source) => `[${source}]`).join("")}`.trim()).join(" ");
-    try {
-      const result = await agents.synthesizer.invoke({ messages: [new HumanMessage(`Task: ${state.task}\n\nApproved claims:\n${asLines.join("\n")}`)] }, config);
-      answer = result.messages.at(-1)?.text.trim() || answer;
-    } catch (error) {
-      if (!isBudgetExceeded(error)) throw error;
+    const fallback = basis.claims.map((claim) => `${claim.claim} ${claim.sources.map((source) => `[${source}]`).join("")}`.trim()).join(" ");
+    let answer = fallback;
+    if (basis.verified) {
+      try {
+        const lines = basis.claims.map((claim) => `${claim.sources.map((source) => `[${source}]`).join("")} ${claim.claim}`.trim());
+        const result = await agents.synthesizer.invoke({ messages: [new HumanMessage(`Task: ${state.task}\n\nApproved claims:\n${lines.join("\n")}`)] }, config);
+        const written = result.messages.at(-1)?.text.trim() ?? "";
+        answer = faithful(written, state) ? written : fallback;
+      } catch (error) {
+        if (!isBudgetExceeded(error)) throw error;
+      }
     }
-    answer = answer.replace(/\s*\[([\w][\w:./#-]{0,120})\]/g, (marker, source: string) => (known.has(source) ? marker : "")).trim();
-    return { final: { answer, citations: extractCitations(answer), basedOnRound: best.draft.round, score: best.critique?.score ?? 0 }, usage };
+    if (!basis.verified) answer = `${answer}\n\n(Not fully verified: ${basis.note}.)`;
+    return { final: { answer, citations: extractCitations(answer), basedOnRound: basis.round, score: basis.score, verified: basis.verified }, usage };
   };
 }
 
-function bestDraft(state: TeamStateType) {
+interface AnswerBasis {
+  claims: CitedClaim[];
+  round: number;
+  score: number;
+  verified: boolean;
+  note: string;
+}
+
+/** The claims the final answer may rest on, and whether they were all verified. */
+function answerBasis(state: TeamStateType): AnswerBasis {
   const scored = state.drafts.map((draft) => ({ draft, critique: state.critiques.find((critique) => critique.round === draft.round) }));
-  return scored.reduce<(typeof scored)[number] | undefined>((best, entry) => (!best || (entry.critique?.score ?? -1) >= (best.critique?.score ?? -1) ? entry : best), undefined);
+  const best = scored.reduce<(typeof scored)[number] | undefined>((top, entry) => (!top || (entry.critique?.score ?? -1) >= (top.critique?.score ?? -1) ? entry : top), undefined);
+  if (!best) {
+    // No draft was written (the budget ran out first): the findings are the best result, unverified.
+    const claims = state.findings.map((finding) => ({ claim: finding.claim, sources: [finding.sourceId] }));
+    return { claims, round: 0, score: 0, verified: false, note: "no draft was written or checked; these are research's findings" };
+  }
+  const all = citedClaims(best.draft.text);
+  if (best.critique?.overall === "approve") return { claims: all, round: best.draft.round, score: 1, verified: true, note: "" };
+  const supported = new Set(best.critique?.items.filter((item) => item.verdict === "supported").map((item) => claimKey(item.claim)) ?? []);
+  const verifiedClaims = all.filter((claim) => supported.has(claimKey(claim.claim)));
+  if (verifiedClaims.length) return { claims: verifiedClaims, round: best.draft.round, score: best.critique?.score ?? 0, verified: true, note: "" };
+  return { claims: all, round: best.draft.round, score: best.critique?.score ?? 0, verified: false, note: best.critique ? "verification supported none of the draft's claims" : "the draft was not checked" };
+}
+
+/** Every cited sentence is supported by the evidence of the findings it cites, and no other source is cited. */
+function faithful(answer: string, state: TeamStateType): boolean {
+  const claims = citedClaims(answer).filter((claim) => claim.sources.length > 0);
+  if (claims.length === 0) return false;
+  return claims.every((claim) => {
+    const evidence = state.findings.filter((finding) => claim.sources.includes(finding.sourceId)).map((finding) => `${finding.claim} ${finding.evidence}`).join("\n");
+    if (!evidence || claim.sources.some((source) => !state.findings.some((finding) => finding.sourceId === source))) return false;
+    const check = support(claim.claim, evidence);
+    return check.coverage >= 0.6 && check.numbersStated;
+  });
 }

@@ -41,7 +41,7 @@ export function support(claim: string, text: string): { coverage: number; number
 /**
  * Turns a research answer into findings. A claim citing a source the agent never saw is rejected
  * (research must not invent source ids); an uncited claim becomes a finding only when a tool's own
- * output states it (a calculator result), cited as `tool:<name>`.
+ * output states it word for word (a calculator result), cited as `tool:<name>`.
  */
 export function findingsFrom(answer: string, observed: ReadonlyMap<string, string>, meta: { agent: string; round: number; subQuestion: string }): { findings: Finding[]; rejected: string[] } {
   const findings: Finding[] = [];
@@ -53,11 +53,16 @@ export function findingsFrom(answer: string, observed: ReadonlyMap<string, strin
     const evidence = known.length
       ? known.map((source) => [source, observed.get(source)!] as const)
       : sources.length === 0
-        ? toolOutputs.filter(([, output]) => { const check = support(claim, output); return check.coverage >= 0.6 && check.numbersStated; }).slice(0, 1)
+        ? toolOutputs.filter(([, output]) => squash(output).includes(squash(claim))).slice(0, 1)
         : [];
     for (const [sourceId, passage] of evidence) {
       findings.push({ id: `${meta.subQuestion}-f${findings.length + 1}`, claim, evidence: passage, sourceId, agent: meta.agent, round: meta.round, subQuestion: meta.subQuestion });
     }
   }
   return { findings, rejected };
+}
+
+/** Lower-case words only, so "17 * 23 + 4 = 395." matches "17 * 23 + 4 = 395". */
+function squash(text: string): string {
+  return text.toLowerCase().replace(/[^\p{L}\p{N}*+\-/=%^().]+/gu, " ").replace(/\.(\s|$)/g, "$1").replace(/\s+/g, " ").trim();
 }

@@ -44,10 +44,13 @@ export function researchNode(agents: TeamAgents) {
       if (!(error instanceof MaxStepsExceededError)) throw error;
       // Out of steps: there is no answer to take findings from, so this sub-question adds none.
       messages = (error.partialState as { messages: BaseMessage[] }).messages;
+      reportEvent(config, { type: "decision", by: "coordinator", next: "writing", round, reason: `research on ${item.id} used all its steps without an answer; it adds no findings` });
+      return { incidents: [`research on ${item.id} ("${item.question}") used all its steps without an answer`] };
     }
     const { answer } = answerFromMessages(messages);
     const { findings, rejected } = findingsFrom(answer, observedSources(messages), { agent: "research", round, subQuestion: item.id });
+    const incidents = rejected.length ? [`research on ${item.id} cited sources it never saw: ${rejected.join(", ")}`] : [];
     if (rejected.length) reportEvent(config, { type: "decision", by: "coordinator", next: "writing", round, reason: `dropped ${rejected.length} citation(s) research made to sources it never saw: ${rejected.join(", ")}` });
-    return { findings, rejectedCitations: rejected };
+    return { findings, rejectedCitations: rejected, incidents };
   };
 }

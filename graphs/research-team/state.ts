@@ -53,6 +53,8 @@ export const FinalAnswerSchema = z.object({
   /** Which draft round the answer rests on, and its critique's score. */
   basedOnRound: z.number().int(),
   score: z.number(),
+  /** True only when every claim in the answer was verified as supported. */
+  verified: z.boolean(),
 });
 
 const UsageSchema = z.record(z.string(), z.object({ modelCalls: z.number(), inputTokens: z.number(), outputTokens: z.number(), totalTokens: z.number() }));
@@ -73,6 +75,8 @@ export const TeamState = new StateSchema({
   verdicts: appended(CritiqueItemSchema),
   critiques: appended(CritiqueSchema),
   round: z.number().int().default(0),
+  /** Things that went wrong without stopping the run (step limits hit, citations dropped), for the record and progress. */
+  incidents: appended(z.string()),
   final: FinalAnswerSchema.optional(),
   usage: UsageSchema.default(() => ({})),
   /** Why the run ended; parallel tasks may all report a spent budget, so the first reason given stands. */

@@ -54,7 +54,11 @@ function againstFindings(claim: string, sources: string[], findings: readonly Fi
 /** Verification's critique of the round: the per-claim verdicts, approve only when every claim holds, and the convergence measures. */
 export function critiqueNode() {
   return (state: TeamStateType, config: LangGraphRunnableConfig): TeamUpdate => {
-    const items = state.verdicts.filter((item) => item.round === state.round);
+    // A claim whose check never came back (the budget ran out mid-round) is not verified, so the
+    // round cannot be approved on the claims that happened to be checked.
+    const returned = state.verdicts.filter((item) => item.round === state.round);
+    const missing = claimTasks(state).filter((task) => !returned.some((item) => item.id === task.claim.id)).map((task) => ({ id: task.claim.id, claim: task.claim.text, sources: task.claim.sources, round: state.round, verdict: "unsupported" as const, problem: "Not verified: the run stopped before this claim was checked.", suggestion: "Verify it before relying on it." }));
+    const items = [...returned, ...missing];
     const supported = items.filter((item) => item.verdict === "supported").length;
     const critique = CritiqueSchema.parse({ round: state.round, items, overall: items.length > 0 && supported === items.length ? "approve" : "revise", score: items.length ? supported / items.length : 0 });
     const draft = state.drafts.at(-1);
@@ -67,9 +71,13 @@ export function critiqueNode() {
       type: "round-end",
       loop: "critique",
       round: state.round,
-      measures: { claimsSupported: supported, claimsTotal: items.length, itemsResolved: draft?.addressed.length ?? 0, draftChange, score: critique.score },
-      summary: `${supported}/${items.length} claims supported · verdict ${critique.overall} (score ${critique.score.toFixed(2)}) · ${draft?.addressed.length ?? 0} critique items resolved · ${draftChange} claims changed${open.length ? ` · flagged: ${open.map((item) => `${item.verdict} "${item.claim.slice(0, 60)}"`).join("; ")}` : ""}`,
+      measures: { claimsSupported: supported, claimsTotal: items.length, itemsResolved: draft?.addressed.length ?? 0, draftChange, score: critique.score, unverified: missing.length },
+      summary: `${supported}/${items.length} claims supported · verdict ${critique.overall} (score ${critique.score.toFixed(2)}) · ${previous ? `${plural(draft?.addressed.length ?? 0, "critique item")} resolved · ${plural(draftChange, "claim")} changed` : `first draft, ${plural(after.size, "claim")}`}${missing.length ? ` · ${missing.length} not verified` : ""}${open.length ? ` · flagged: ${open.map((item) => `${item.id} ${item.verdict} "${item.claim.slice(0, 60)}"`).join("; ")}` : ""}`,
     });
     return { critiques: [critique] };
   };
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }

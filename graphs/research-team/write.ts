@@ -1,6 +1,6 @@
 import { HumanMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { citedClaims, isBudgetExceeded } from "conclave";
+import { citedClaims, isBudgetExceeded, reportEvent } from "conclave";
 import type { TeamAgents } from "./agents.ts";
 import type { Critique, Finding, TeamStateType, TeamUpdate } from "./state.ts";
 
@@ -32,9 +32,14 @@ export function usableFindings(findings: readonly Finding[], critique: Critique 
 /** Writing: drafts from the findings only; in later rounds, revises against the critique. */
 export function writeNode(agents: TeamAgents) {
   return async (state: TeamStateType, config: LangGraphRunnableConfig): Promise<TeamUpdate> => {
+    if (state.terminationReason) return {};
     const critique = state.critiques.at(-1);
     const findings = usableFindings(state.findings, critique);
-    if (findings.length === 0 && state.drafts.length === 0) return { terminationReason: "no-findings" };
+    if (findings.length === 0 && state.drafts.length === 0) {
+      const why = state.incidents.length ? `: ${state.incidents.join("; ")}` : ": research found nothing in its sources";
+      reportEvent(config, { type: "decision", by: "coordinator", next: "finish", round: state.round, reason: `no findings to write from${why}` });
+      return { terminationReason: "no-findings" };
+    }
     const items = openItems(critique);
     const prompt = [
       `Question: ${state.task}`,

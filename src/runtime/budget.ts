@@ -31,13 +31,16 @@ const NOTHING_TO_RELEASE = () => undefined;
 
 /**
  * Reserves one model call against the run's budget, or throws BudgetExceededError. Calls in flight
- * count as spent, so parallel branches cannot all pass the check at once; call the returned
- * function when the call has ended (its usage is then counted).
+ * count as spent (with the run's average tokens per call), so parallel branches cannot all pass
+ * the check at once; call the returned function when the call has ended (its usage is then
+ * counted). The last call admitted may still end past a token cap by its own size.
  */
 export function reserveModelCall(config: LangGraphRunnableConfig | undefined): () => void {
   const { budget, usage, inFlight } = runContext(config);
   if (!budget || !usage || !inFlight) return NOTHING_TO_RELEASE;
-  const exceeded = budgetExceeded(budget, { ...usage, modelCalls: usage.modelCalls + inFlight.modelCalls });
+  // Calls in flight count as spent: one call each, and the run's average tokens per call each.
+  const averageTokens = usage.modelCalls > 0 ? usage.totalTokens / usage.modelCalls : 0;
+  const exceeded = budgetExceeded(budget, { ...usage, modelCalls: usage.modelCalls + inFlight.modelCalls, totalTokens: Math.round(usage.totalTokens + inFlight.modelCalls * averageTokens) });
   if (exceeded) throw new BudgetExceededError(exceeded.limit, exceeded.allowed, exceeded.used);
   inFlight.modelCalls += 1;
   let released = false;
