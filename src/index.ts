@@ -34,7 +34,7 @@ export { reportEvent, runContext } from "./runtime/context.ts";
 export type { ConclaveContext } from "./runtime/context.ts";
 export { setStepBudget, stepBudgetOf } from "./runtime/step-budget.ts";
 export { observeNode } from "./runtime/observe-node.ts";
-export { AGENT_METADATA_KEY, observeModelCall, whereOf } from "./models/observe.ts";
+export { AGENT_METADATA_KEY, ROUND_METADATA_KEY, TASK_METADATA_KEY, observeModelCall, whereOf, withRound } from "./models/observe.ts";
 export type { ModelCallLabel } from "./models/observe.ts";
 
 // Graph definitions and the registry

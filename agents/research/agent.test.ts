@@ -2,7 +2,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HumanMessage, ToolMessage } from "@langchain/core/messages";
-import { ConfigSchema, createAgentGraph, extractCitations, run } from "conclave";
+import { ConfigSchema, createAgentGraph, defineTool, extractCitations, run } from "conclave";
+import { z } from "zod";
 import { describe, expect, it } from "vitest";
 import { researchTools } from "../../tools/index.ts";
 import { createResearchAgent } from "./agent.ts";
@@ -20,9 +21,11 @@ describe("the research agent", () => {
     for (const source of cited) expect(observed).toContain(`[${source}]`);
   });
 
-  it("has the research tools and a step limit", () => {
-    const agent = createResearchAgent({ tools: [], maxSteps: 4 });
+  it("takes the research tools plus any user tool, under a step limit", () => {
+    const tools = researchTools({ config: ConfigSchema.parse({}), cwd: mkdtempSync(join(tmpdir(), "conclave-research-")) });
+    const extra = defineTool({ name: "lookup_price", description: "Looks up a price.", schema: z.object({ item: z.string() }), run: () => "1" });
+    const agent = createResearchAgent({ tools: [...tools, extra], maxSteps: 4 });
+    expect(agent.tools.map((tool) => tool.name)).toEqual(["calculator", "retrieve", "read_file", "lookup_price"]);
     expect(agent).toMatchObject({ name: "research", maxSteps: 4, kind: "conclave.agent" });
-    expect(agent.instructions).toContain("Never invent a source id");
   });
 });

@@ -24,8 +24,14 @@ describe("the verification agent (offline model, real check_support)", () => {
   it("flags an invented claim as unsupported, with a problem and a suggestion", async () => {
     const verdict = await verdictOn("Apollo 11 was powered by steam engines built in Peru. [apollo-11#1]");
     expect(verdict.verdict).toBe("unsupported");
-    expect(verdict.problem.length).toBeGreaterThan(0);
-    expect(verdict.suggestion.length).toBeGreaterThan(0);
+    expect(verdict.problem).toMatch(/^The cited passage does not support it \(best support score 0\.\d\d\)\.$/);
+    expect(verdict.suggestion).toBe("Remove the claim or support it with a finding.");
+  });
+
+  it("flags a claim that denies what its source states as contradicted", async () => {
+    const verdict = await verdictOn("The Scottish scientist Alexander Fleming did not discover penicillin in September 1928. [penicillin#2]");
+    expect(verdict.verdict).toBe("contradicted");
+    expect(verdict.problem).toContain("denies what [penicillin#2] states");
   });
 
   it("flags a claim whose numbers differ from its source as contradicted", async () => {

@@ -1,6 +1,6 @@
 import { HumanMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { budgetExceeded, citedClaims, extractCitations, isBudgetExceeded, reportEvent, runContext } from "conclave";
+import { budgetExceeded, citedClaims, extractCitations, isBudgetExceeded, reportEvent, runContext, withRound } from "conclave";
 import type { CitedClaim } from "conclave";
 import { support } from "./findings.ts";
 import type { TeamAgents } from "./agents.ts";
@@ -61,7 +61,7 @@ export function finalizeNode(agents: TeamAgents) {
     if (basis.verified) {
       try {
         const lines = basis.claims.map((claim) => `${claim.sources.map((source) => `[${source}]`).join("")} ${claim.claim}`.trim());
-        const result = await agents.synthesizer.invoke({ messages: [new HumanMessage(`Task: ${state.task}\n\nApproved claims:\n${lines.join("\n")}`)] }, config);
+        const result = await agents.synthesizer.invoke({ messages: [new HumanMessage(`Task: ${state.task}\n\nApproved claims:\n${lines.join("\n")}`)] }, withRound(config, state.round));
         const written = result.messages.at(-1)?.text.trim() ?? "";
         answer = faithful(written, state) ? written : fallback;
       } catch (error) {

@@ -1,7 +1,7 @@
 import { HumanMessage } from "@langchain/core/messages";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { MaxStepsExceededError, OutputValidationError, answerFromMessages, isBudgetExceeded, reportEvent } from "conclave";
+import { MaxStepsExceededError, OutputValidationError, answerFromMessages, isBudgetExceeded, reportEvent, withRound } from "conclave";
 import type { TeamAgents } from "./agents.ts";
 import { findingsFrom, observedSources } from "./findings.ts";
 import type { TeamStateType, TeamUpdate } from "./state.ts";
@@ -12,7 +12,7 @@ export function planNode(agents: TeamAgents, maxSubQuestions: number) {
     let questions: string[] = [];
     let note = "";
     try {
-      const result = await agents.planner.invoke({ messages: [new HumanMessage(`Task: ${state.task}`)] }, config);
+      const result = await agents.planner.invoke({ messages: [new HumanMessage(`Task: ${state.task}`)] }, withRound(config, 1));
       questions = (result.structuredResponse?.subQuestions ?? []).map((item) => item.question.trim()).filter(Boolean);
     } catch (error) {
       if (isBudgetExceeded(error)) return { plan: [{ id: "q1", question: state.task }], round: 1, terminationReason: "budget" };
@@ -38,7 +38,7 @@ export function researchNode(agents: TeamAgents) {
   return async ({ item, round }: ResearchTask, config: LangGraphRunnableConfig): Promise<TeamUpdate> => {
     let messages: BaseMessage[];
     try {
-      messages = (await agents.research.invoke({ messages: [new HumanMessage(item.question)] }, config)).messages;
+      messages = (await agents.research.invoke({ messages: [new HumanMessage(item.question)] }, withRound(config, round, item.id))).messages;
     } catch (error) {
       if (isBudgetExceeded(error)) return { terminationReason: "budget" };
       if (!(error instanceof MaxStepsExceededError)) throw error;

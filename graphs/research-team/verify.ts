@@ -1,6 +1,6 @@
 import { HumanMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { MaxStepsExceededError, OutputValidationError, citedClaims, isBudgetExceeded, reportEvent } from "conclave";
+import { MaxStepsExceededError, OutputValidationError, citedClaims, isBudgetExceeded, reportEvent, withRound } from "conclave";
 import type { TeamAgents } from "./agents.ts";
 import { support } from "./findings.ts";
 import { CritiqueSchema } from "./state.ts";
@@ -32,7 +32,7 @@ export function verifyNode(agents: TeamAgents) {
       return { verdicts: [{ ...base, ...againstFindings(claim.text, claim.sources, findings) }] };
     }
     try {
-      const result = await agents.verification.invoke({ messages: [new HumanMessage(`${claim.text} ${claim.sources.map((source) => `[${source}]`).join(" ")}`.trim())] }, config);
+      const result = await agents.verification.invoke({ messages: [new HumanMessage(`${claim.text} ${claim.sources.map((source) => `[${source}]`).join(" ")}`.trim())] }, withRound(config, round, claim.id));
       const verdict = result.structuredResponse!;
       return { verdicts: [{ ...base, verdict: verdict.verdict, problem: verdict.verdict === "supported" ? "" : verdict.problem, suggestion: verdict.verdict === "supported" ? "" : verdict.suggestion }] };
     } catch (error) {

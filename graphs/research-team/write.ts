@@ -1,6 +1,6 @@
 import { HumanMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { citedClaims, isBudgetExceeded, reportEvent } from "conclave";
+import { citedClaims, isBudgetExceeded, reportEvent, withRound } from "conclave";
 import type { TeamAgents } from "./agents.ts";
 import type { Critique, Finding, TeamStateType, TeamUpdate } from "./state.ts";
 
@@ -52,7 +52,7 @@ export function writeNode(agents: TeamAgents) {
     ].join("\n");
     let text: string;
     try {
-      const result = await agents.writing.invoke({ messages: [new HumanMessage(prompt)] }, config);
+      const result = await agents.writing.invoke({ messages: [new HumanMessage(prompt)] }, withRound(config, state.round));
       text = result.messages.at(-1)?.text.trim() ?? "";
     } catch (error) {
       if (isBudgetExceeded(error)) return { terminationReason: "budget" };

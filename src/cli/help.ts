@@ -33,7 +33,8 @@ Options:
   --thread ID         Thread id for this run (default: a new one)
   --step-limit N      Most graph steps before the run stops (default: derived from the agents' maxSteps)
   --max-rounds N      Most critique or debate rounds (graphs that have rounds)
-  --agents N          How many agents take part (e.g. debate solvers)
+  --agents N          How many agents take part (e.g. debate solvers, at least 2)
+  --aggregate HOW     How a debate ends without consensus: majority (default) or judge
   --max-model-calls N Budget: most model calls in the run; it then ends with its best answer
   --max-tokens N      Budget: most tokens in the run; it then ends with its best answer
   --json              Print one JSON object: answer, citations, graph, model, threadId, usage

@@ -24,7 +24,9 @@ export function attachProgress(events: RunEvents, write: (line: string) => void,
 }
 
 function describe(event: ConclaveEvent, verbose: boolean): string | undefined {
-  const who = (agent?: string, node?: string) => `[${agent ?? node ?? "graph"}]`;
+  const who = (agent?: string, node?: string, where: { round?: number; task?: string } = {}) =>
+    // A task id that already names its round ("r2c1") stands alone.
+    `[${[agent ?? node ?? "graph", where.round !== undefined && !where.task?.startsWith(`r${where.round}`) ? `r${where.round}` : "", where.task ?? ""].filter(Boolean).join(" ")}]`;
   switch (event.type) {
     case "run-start":
       return `▶ ${event.graph}`;
@@ -33,19 +35,19 @@ function describe(event: ConclaveEvent, verbose: boolean): string | undefined {
     case "node-end":
       return verbose || event.error ? `  · ${event.node} done in ${event.durationMs} ms${event.error ? ` — failed: ${event.error}` : ""}` : undefined;
     case "llm-call-start":
-      return verbose ? `${who(event.agent, event.node)} thinking (${event.model}, ${event.messageCount} messages)…` : undefined;
+      return verbose ? `${who(event.agent, event.node, event)} thinking (${event.model}, ${event.messageCount} messages)…` : undefined;
     case "llm-call-end": {
-      if (event.error) return `${who(event.agent, event.node)} model call failed after ${event.latencyMs} ms: ${event.error}`;
+      if (event.error) return `${who(event.agent, event.node, event)} model call failed after ${event.latencyMs} ms: ${event.error}`;
       const structured = event.toolCalls.length > 0 && event.toolCalls.every((call) => call.name === FINAL_ANSWER_TOOL);
-      const calls = structured ? ", structured answer" : event.toolCalls.length ? `, ${event.toolCalls.length} tool call${event.toolCalls.length > 1 ? "s" : ""}` : ", answered";
-      return `${who(event.agent, event.node)} ${event.model}: ${event.usage.inputTokens} in / ${event.usage.outputTokens} out tokens${calls} (${event.latencyMs} ms)`;
+      const calls = structured ? ", structured answer" : event.toolCalls.length ? `, ${plural(event.toolCalls.length, "tool call")}` : ", answered";
+      return `${who(event.agent, event.node, event)} ${event.model}: ${event.usage.inputTokens} in / ${event.usage.outputTokens} out tokens${calls} (${event.latencyMs} ms)`;
     }
     case "tool-call-start":
-      return `${who(event.agent, event.node)} → ${event.tool} ${clip(JSON.stringify(event.args ?? {}), 160)}`;
+      return `${who(event.agent, event.node, event)} → ${event.tool} ${clip(JSON.stringify(event.args ?? {}), 160)}`;
     case "tool-call-end":
       return event.error
-        ? `${who(event.agent, event.node)} ← ${event.tool} error: ${clip(event.error, 200)} (${event.latencyMs} ms)`
-        : `${who(event.agent, event.node)} ← ${event.tool} ${event.outputChars} chars (${event.latencyMs} ms)`;
+        ? `${who(event.agent, event.node, event)} ← ${event.tool} error: ${clip(event.error, 200)} (${event.latencyMs} ms)`
+        : `${who(event.agent, event.node, event)} ← ${event.tool} ${event.outputChars} chars (${event.latencyMs} ms)`;
     case "decision":
       return `[${event.by}] ${event.next === "finish" ? "finish" : `→ ${event.next}`}${event.round !== undefined ? ` (round ${event.round})` : ""}: ${event.reason}`;
     case "round-end":
@@ -53,10 +55,14 @@ function describe(event: ConclaveEvent, verbose: boolean): string | undefined {
     case "error":
       return verbose ? `✖ ${event.error.message}` : undefined;
     case "run-end":
-      return `${event.status === "done" ? "✔" : "✖"} ${event.status} in ${event.durationMs} ms · ${event.usage.modelCalls} model calls · ${event.usage.toolCalls} tool calls · ${event.usage.totalTokens} tokens`;
+      return `${event.status === "done" ? "✔" : "✖"} ${event.status} in ${event.durationMs} ms · ${plural(event.usage.modelCalls, "model call")} · ${plural(event.usage.toolCalls, "tool call")} · ${event.usage.totalTokens} tokens`;
     default:
       return undefined;
   }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 function clip(text: string, length: number): string {

@@ -57,6 +57,9 @@ export interface LlmCallStartEvent extends EventBase {
   model: string;
   node?: string;
   agent?: string;
+  /** The round and task (sub-question, claim) the call serves, when the graph says. */
+  round?: number;
+  task?: string;
   messageCount: number;
 }
 export interface LlmCallEndEvent extends EventBase {
@@ -65,6 +68,8 @@ export interface LlmCallEndEvent extends EventBase {
   model: string;
   node?: string;
   agent?: string;
+  round?: number;
+  task?: string;
   latencyMs: number;
   usage: TokenUsage;
   toolCalls: Array<{ name: string; args: unknown }>;
@@ -79,6 +84,8 @@ export interface ToolCallStartEvent extends EventBase {
   args: unknown;
   node?: string;
   agent?: string;
+  round?: number;
+  task?: string;
 }
 export interface ToolCallEndEvent extends EventBase {
   type: "tool-call-end";
@@ -93,6 +100,8 @@ export interface ToolCallEndEvent extends EventBase {
   error?: string;
   node?: string;
   agent?: string;
+  round?: number;
+  task?: string;
 }
 export interface ErrorEvent extends EventBase {
   type: "error";

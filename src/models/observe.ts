@@ -78,11 +78,28 @@ export function isModelCallError(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[FROM_MODEL_CALL] === true;
 }
 
-/** The node and agent a call runs in, from LangGraph's and Conclave's metadata. */
-export function whereOf(config: LangGraphRunnableConfig | undefined): { node?: string; agent?: string } {
-  const node = config?.metadata?.langgraph_node;
-  const agent = config?.metadata?.[AGENT_METADATA_KEY];
-  return { ...(typeof node === "string" ? { node } : {}), ...(typeof agent === "string" ? { agent } : {}) };
+/** Metadata keys a graph sets so the calls below say which round and task they serve. */
+export const ROUND_METADATA_KEY = "conclave_round";
+export const TASK_METADATA_KEY = "conclave_task";
+
+/** The node, agent, round and task a call runs in, from LangGraph's and Conclave's metadata. */
+export function whereOf(config: LangGraphRunnableConfig | undefined): { node?: string; agent?: string; round?: number; task?: string } {
+  const metadata = config?.metadata ?? {};
+  const node = metadata.langgraph_node;
+  const agent = metadata[AGENT_METADATA_KEY];
+  const round = metadata[ROUND_METADATA_KEY];
+  const task = metadata[TASK_METADATA_KEY];
+  return {
+    ...(typeof node === "string" ? { node } : {}),
+    ...(typeof agent === "string" ? { agent } : {}),
+    ...(typeof round === "number" ? { round } : {}),
+    ...(typeof task === "string" ? { task } : {}),
+  };
+}
+
+/** A copy of `config` whose calls report this round (and task, e.g. a claim or sub-question id). */
+export function withRound(config: LangGraphRunnableConfig, round: number, task?: string): LangGraphRunnableConfig {
+  return { ...config, metadata: { ...config.metadata, [ROUND_METADATA_KEY]: round, ...(task ? { [TASK_METADATA_KEY]: task } : {}) } };
 }
 
 function asMessage(output: unknown): BaseMessage | undefined {

@@ -57,7 +57,7 @@ describe("panel debate", () => {
     const { state } = await run(createDebateGraph({ solvers, maxRounds: 2 }), { question: "What is 5 + 5?" });
     expect(state.terminationReason).toBe("no-change");
     expect(state.rounds.map((round) => round.agreement)).toEqual([2 / 3, 2 / 3]);
-    expect(state.final).toEqual({ answer: "Still 10.", normalized: "10", method: "majority", agreement: 2 / 3 });
+    expect(state.final).toEqual({ answer: "Still 10.", normalized: "10", method: "majority", agreement: 2 / 3, judgeCalls: 0 });
   });
 
   it("stops at the round limit and can let a judge decide", async () => {
@@ -69,10 +69,22 @@ describe("panel debate", () => {
     const judge = defineAgent({ name: "judge", instructions: "Pick the right answer.", tools: [], maxSteps: 2, model: judgeModel });
     const { state } = await run(createDebateGraph({ solvers, maxRounds: 2, aggregate: "judge", judge }), { question: "What is 2 * 3?" });
     expect(state.terminationReason).toBe("max-rounds");
-    expect(state.final).toMatchObject({ answer: "Answer: 6", normalized: "6", method: "judge" });
+    expect(state.final).toMatchObject({ answer: "Answer: 6", normalized: "6", method: "judge", judgeCalls: 1 });
     const request = judgeModel.requests[0]!.at(-1)!.content;
     expect(request).toContain("[solver-1] Now 4.");
     expect(request).toContain("[solver-2] Now 6.");
+  });
+
+  it("keeps the majority when the judge runs out of budget", async () => {
+    const { solvers } = panel([
+      ["It is 3.", "Now 4."],
+      ["It is 3.", "Now 6."],
+      ["It is 5.", "Now 6."],
+    ]);
+    const judge = defineAgent({ name: "judge", instructions: "Pick.", tools: [], maxSteps: 2, model: scriptedModel().reply("Answer: 4") });
+    const { state, usage } = await run(createDebateGraph({ solvers, maxRounds: 2, aggregate: "judge", judge }), { question: "q" }, { budget: { maxModelCalls: 6 } });
+    expect(usage.modelCalls).toBe(6);
+    expect(state.final).toMatchObject({ normalized: "6", method: "majority", judgeCalls: 0 });
   });
 
   it("rejects a panel that cannot debate", () => {

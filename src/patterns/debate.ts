@@ -7,6 +7,7 @@ import type { Agent } from "../agent/define-agent.ts";
 import { DefinitionError, MaxStepsExceededError } from "../errors.ts";
 import { isBudgetExceeded } from "../runtime/budget.ts";
 import { reportEvent } from "../runtime/context.ts";
+import { withRound } from "../models/observe.ts";
 import { observeNode } from "../runtime/observe-node.ts";
 import { setStepBudget, stepBudgetOf } from "../runtime/step-budget.ts";
 import { majority, normalizeAnswer, summarize } from "./answers.ts";
@@ -39,6 +40,8 @@ export const DebateVerdictSchema = z.object({
   normalized: z.string(),
   method: z.enum(["consensus", "majority", "judge"]),
   agreement: z.number(),
+  /** Model calls the judge made (0 without one). */
+  judgeCalls: z.number().int().default(0),
 });
 
 export type SolverAnswer = z.infer<typeof SolverAnswerSchema>;
@@ -104,7 +107,7 @@ export function createDebateGraph(options: DebateOptions) {
     const prompt = task.round === 1 ? task.question : debatePrompt(task, agent.name, summarizeOver);
     let entry: SolverAnswer;
     try {
-      const result = await solverGraphs[task.solver]!.invoke({ messages: [new HumanMessage(prompt)] }, config);
+      const result = await solverGraphs[task.solver]!.invoke({ messages: [new HumanMessage(prompt)] }, withRound(config, task.round));
       const text = result.messages.at(-1)?.text.trim() ?? "";
       entry = { solver: agent.name, round: task.round, text, normalized: normalize(text), modelCalls: result.steps };
     } catch (error) {
@@ -145,14 +148,20 @@ export function createDebateGraph(options: DebateOptions) {
   const decide = async (state: State, config: LangGraphRunnableConfig) => {
     const last = state.rounds.at(-1)!;
     const finalAnswers = state.answers.filter((answer) => answer.round === last.round && !answer.error);
-    if (last.agreement === 1 || aggregate === "majority" || !judgeGraph) {
-      const chosen = finalAnswers.find((answer) => answer.normalized === last.majority);
-      return { final: { answer: chosen?.text ?? "", normalized: last.majority, method: last.agreement === 1 ? ("consensus" as const) : ("majority" as const), agreement: last.agreement } };
-    }
+    const chosen = finalAnswers.find((answer) => answer.normalized === last.majority);
+    const vote = { answer: chosen?.text ?? "", normalized: last.majority, method: last.agreement === 1 ? ("consensus" as const) : ("majority" as const), agreement: last.agreement, judgeCalls: 0 };
+    if (last.agreement === 1 || aggregate === "majority" || !judgeGraph) return { final: vote };
     const candidates = finalAnswers.map((answer) => `[${answer.solver}] ${summarize(answer.text, summarizeOver)}`).join("\n");
-    const result = await judgeGraph.invoke({ messages: [new HumanMessage(`Question: ${state.question}\nCandidate answers:\n${candidates}\nWhich answer is correct? Reply with the correct answer.`)] }, config);
-    const text = result.messages.at(-1)?.text.trim() ?? "";
-    return { final: { answer: text, normalized: normalize(text), method: "judge" as const, agreement: last.agreement } };
+    try {
+      const result = await judgeGraph.invoke({ messages: [new HumanMessage(`Question: ${state.question}\nCandidate answers:\n${candidates}\nWhich answer is correct? Reply with the correct answer.`)] }, config);
+      const text = result.messages.at(-1)?.text.trim() ?? "";
+      return { final: { answer: text, normalized: normalize(text), method: "judge" as const, agreement: last.agreement, judgeCalls: result.steps } };
+    } catch (error) {
+      // A judge out of budget or steps must not lose the panel's work: the majority stands.
+      if (!isBudgetExceeded(error) && !(error instanceof MaxStepsExceededError)) throw error;
+      reportEvent(config, { type: "decision", by: "debate", next: "finish", reason: `the judge could not decide (${error.message.slice(0, 80)}); the majority answer stands` });
+      return { final: vote };
+    }
   };
 
   const graph = new StateGraph(DebateState)

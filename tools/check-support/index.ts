@@ -1,4 +1,4 @@
-import { contentTerms, defineTool, extractNumbers } from "conclave";
+import { contentTerms, defineTool, extractNumbers, splitSentences } from "conclave";
 import { z } from "zod";
 import type { Passage } from "../retrieve/corpus.ts";
 import type { PassageIndex } from "../retrieve/passage-index.ts";
@@ -28,6 +28,23 @@ function coverage(claimTerms: readonly string[], passage: Passage): number {
   return claimTerms.filter((term) => have.has(term)).length / claimTerms.length;
 }
 
+const NEGATION = /\b(?:not|no|never|neither|nor|without|cannot|none)\b|n't\b/i;
+
+function negated(text: string): boolean {
+  return NEGATION.test(text);
+}
+
+/** The passage sentence that shares the most of the claim's terms. */
+function closestSentence(claimTerms: readonly string[], passage: Passage): string {
+  let best = { sentence: passage.text, score: -1 };
+  for (const sentence of splitSentences(passage.text)) {
+    const have = new Set(contentTerms(sentence));
+    const score = claimTerms.filter((term) => have.has(term)).length;
+    if (score > best.score) best = { sentence, score };
+  }
+  return best.sentence;
+}
+
 /** The claim's numbers that the passage does not state. */
 function missingNumbers(claim: string, passage: Passage): string[] {
   const stated = new Set(extractNumbers(passage.text).map((value) => value.replace(/,/g, "")));
@@ -52,6 +69,10 @@ export async function checkSupport(index: PassageIndex, claim: string): Promise<
   const unknown = cited.filter((id) => index.lookup(id).length === 0);
 
   if (bestCited && bestCited.score >= SUPPORTED && bestCited.missing.length === 0) {
+    // Same words, opposite sense: "Fleming did not discover penicillin" against "Fleming discovered penicillin".
+    if (negated(text) !== negated(closestSentence(claimTerms, bestCited.passage))) {
+      return { verdict: "contradicted", score: bestCited.score, passage: bestCited.passage, cited, problem: `The claim ${negated(text) ? "denies" : "asserts"} what [${bestCited.passage.id}] ${negated(text) ? "states" : "denies"}.`, suggestion: `State it as [${bestCited.passage.id}] does, or remove the claim.` };
+    }
     return { verdict: "supported", score: bestCited.score, passage: bestCited.passage, cited, problem: "", suggestion: "" };
   }
   if (bestCited && bestCited.score >= SUPPORTED && bestCited.missing.length > 0 && extractNumbers(bestCited.passage.text).length > 0) {

@@ -47,19 +47,9 @@ async function loadOrBuild({ folder, embeddings, cacheDir }: IndexOptions): Prom
   if (!existsSync(folder) || !statSync(folder).isDirectory()) {
     throw new ToolExecutionError("retrieve", `The corpus folder ${folder} does not exist. Point --corpus (or "corpus" in conclave.config.json) at a folder of .md or .txt files.`);
   }
-  const files = listCorpusFiles(folder);
-  const model = (embeddings as { model?: string; modelName?: string }).model ?? (embeddings as { modelName?: string }).modelName ?? embeddings.constructor.name;
-  const key = createHash("sha256")
-    .update(JSON.stringify({ version: CACHE_VERSION, model, files: files.map((file) => [relative(folder, file), statSync(file).size, statSync(file).mtimeMs]) }))
-    .digest("hex")
-    .slice(0, 24);
-  const dir = cacheDir ? join(cacheDir, key) : undefined;
-  if (dir && existsSync(join(dir, "index.bin")) && existsSync(join(dir, "meta.json"))) {
-    const { passages, dimensions } = JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as { passages: Passage[]; dimensions: number };
-    const index = new hnswlib.HierarchicalNSW("cosine", dimensions);
-    index.readIndexSync(join(dir, "index.bin"));
-    return wrap(index, passages, embeddings, true);
-  }
+  const dir = cacheDir ? join(cacheDir, cacheKey(folder, embeddings)) : undefined;
+  const cached = dir ? readCache(dir) : undefined;
+  if (cached) return wrap(cached.index, cached.passages, embeddings, true);
   const passages = chunkDocuments(readCorpus(folder));
   if (passages.length === 0) throw new ToolExecutionError("retrieve", `The corpus folder ${folder} has no .md or .txt files with text. Add documents or point --corpus elsewhere.`);
   const vectors = await embeddings.embedDocuments(passages.map((passage) => `${passage.title}. ${passage.text}`));
@@ -68,6 +58,34 @@ async function loadOrBuild({ folder, embeddings, cacheDir }: IndexOptions): Prom
   vectors.forEach((vector, label) => index.addPoint(vector, label));
   if (dir) writeCache(dir, index, { version: CACHE_VERSION, dimensions: vectors[0]!.length, passages });
   return wrap(index, passages, embeddings, false);
+}
+
+/**
+ * What the index depends on: the files' contents (not their dates, which checkouts change) and the
+ * embeddings — model, dimensions and endpoint — so a different embedding never reads an old index.
+ */
+function cacheKey(folder: string, embeddings: Embeddings): string {
+  const hash = createHash("sha256");
+  const described = embeddings as { model?: unknown; modelName?: unknown; dimensions?: unknown; clientConfig?: { baseURL?: unknown } };
+  hash.update(JSON.stringify({ version: CACHE_VERSION, kind: embeddings.constructor.name, model: described.model ?? described.modelName, dimensions: described.dimensions, endpoint: described.clientConfig?.baseURL }));
+  for (const file of listCorpusFiles(folder)) hash.update(`\0${relative(folder, file)}\0`).update(readFileSync(file));
+  return hash.digest("hex").slice(0, 24);
+}
+
+/** A complete, readable cache entry, or nothing: a damaged entry is removed and rebuilt, never fatal. */
+function readCache(dir: string): { index: hnswlib.HierarchicalNSW; passages: Passage[] } | undefined {
+  if (!existsSync(join(dir, "meta.json")) || !existsSync(join(dir, "index.bin"))) return undefined;
+  try {
+    const meta = JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as { version?: number; dimensions?: number; passages?: Passage[] };
+    if (meta.version !== CACHE_VERSION || !meta.dimensions || !meta.passages?.length) throw new Error("incomplete cache entry");
+    const index = new hnswlib.HierarchicalNSW("cosine", meta.dimensions);
+    index.readIndexSync(join(dir, "index.bin"));
+    if (index.getCurrentCount() !== meta.passages.length) throw new Error("index and passages disagree");
+    return { index, passages: meta.passages };
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
 }
 
 /**

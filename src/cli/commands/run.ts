@@ -19,6 +19,7 @@ const RUN_OPTIONS = {
   "step-limit": { type: "string" },
   "max-rounds": { type: "string" },
   agents: { type: "string" },
+  aggregate: { type: "string" },
   "max-model-calls": { type: "string" },
   "max-tokens": { type: "string" },
   json: { type: "boolean" },
@@ -36,7 +37,7 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
   const task = positionals.join(" ").trim();
   if (!task) throw new UsageError(`conclave run: missing the task. Usage: conclave run "<task>" [--graph NAME] — see "conclave run --help".`);
   const stepLimit = positiveInteger("run", "step-limit", values["step-limit"]);
-  const options = definedOnly({ maxRounds: positiveInteger("run", "max-rounds", values["max-rounds"]), agents: positiveInteger("run", "agents", values.agents) });
+  const options = { ...definedOnly({ maxRounds: positiveInteger("run", "max-rounds", values["max-rounds"]), agents: positiveInteger("run", "agents", values.agents) }), ...(values.aggregate ? { aggregate: values.aggregate } : {}) };
   const budget = definedOnly({ maxModelCalls: positiveInteger("run", "max-model-calls", values["max-model-calls"]), maxTokens: positiveInteger("run", "max-tokens", values["max-tokens"]) });
 
   const flag = (value: unknown, name: string) => ({ value, flag: `--${name}` });

@@ -10,6 +10,8 @@ export interface ComposedAnswer {
   sentences: Array<EvidenceSentence & { score: number }>;
   /** Share of the request's terms the chosen sentences cover, in [0, 1]. */
   coverage: number;
+  /** All the evidence, chosen or not (labelled lines such as "Problem: …" may fill fields). */
+  evidence?: readonly EvidenceSentence[];
 }
 
 const MAX_SENTENCES = 3;
@@ -25,12 +27,12 @@ export function composeAnswer(request: string, evidence: readonly EvidenceSenten
       : errors.length
         ? `The tools failed, so there is no evidence to answer from: ${errors.join(" ")}`
         : "No evidence was available, and the offline model answers only from tool results and cited text it is given.";
-    return { text, sentences: [], coverage: 0 };
+    return { text, sentences: [], coverage: 0, evidence };
   }
   const text = chosen.map((sentence) => withPeriod(sentence.text) + (sentence.source ? ` [${sentence.source}]` : "")).join(" ");
   const requestTerms = new Set(terms(request));
   const covered = new Set(chosen.flatMap((sentence) => terms(sentence.text)).filter((term) => requestTerms.has(term)));
-  return { text, sentences: chosen, coverage: requestTerms.size ? covered.size / requestTerms.size : 1 };
+  return { text, sentences: chosen, coverage: requestTerms.size ? covered.size / requestTerms.size : 1, evidence };
 }
 
 function withPeriod(sentence: string): string {
@@ -90,6 +92,9 @@ function fillNumber(schema: JsonSchema, answer: ComposedAnswer, key: string, typ
 function fillString(answer: ComposedAnswer, key: string, schema: JsonSchema): string {
   const first = answer.sentences[0];
   const label = describe(key, schema);
+  // Evidence that labels a line with the field's name ("Problem: …") says what belongs in it.
+  const labelled = (answer.evidence ?? answer.sentences).find((sentence) => sentence.text.toLowerCase().startsWith(`${key.toLowerCase()}:`));
+  if (labelled) return labelled.text.slice(key.length + 1).trim();
   if (SOURCE_NAMES.test(key) && !ANSWER_NAMES.test(key)) return first?.source ?? "";
   if (REASON_NAMES.test(label)) return first?.text ?? answer.text;
   return answer.text;
