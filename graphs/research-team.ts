@@ -17,6 +17,7 @@ export const researchTeam = defineGraph({
     details: {
       rounds: state.critiques.length,
       verdict: state.critiques.at(-1)?.overall ?? null,
+      verified: state.final?.verified ?? false,
       terminationReason: state.terminationReason ?? null,
       critiques: state.critiques,
       findings: state.findings.length,
