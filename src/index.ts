@@ -51,6 +51,14 @@ export { createDebateGraph, DebateState, DebateRoundSchema, DebateVerdictSchema,
 export type { DebateOptions, DebateRound, DebateTermination, SolverAnswer } from "./patterns/debate.ts";
 export { majority, normalizeAnswer, summarize } from "./patterns/answers.ts";
 
+// Resilience
+export { BreakerRegistry, breakers } from "./resilience/breakers.ts";
+export type { BreakerOptions, BreakerState } from "./resilience/breakers.ts";
+export { DEFAULT_RESILIENCE, callWithResilience } from "./resilience/model-policy.ts";
+export type { CallContext, PolicyHooks, ResilienceOptions } from "./resilience/model-policy.ts";
+export { classifyFailure, retryAfterOf } from "./resilience/classify.ts";
+export type { FailureClass } from "./resilience/classify.ts";
+
 // Budgets
 export { BudgetExceededError, budgetExceeded, isBudgetExceeded } from "./runtime/budget.ts";
 export type { RunBudget } from "./runtime/budget.ts";

@@ -1,7 +1,7 @@
 import { HumanMessage } from "@langchain/core/messages";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ProviderError, RunEvents, createAgentGraph, createChatModel, defineAgent, defineTool, run, stream } from "../src/index.ts";
+import { ProviderError, RunEvents, breakers, createAgentGraph, createChatModel, defineAgent, defineTool, run, stream } from "../src/index.ts";
 import type { ConclaveEvent, ModelConfig } from "../src/index.ts";
 import { startFakeOpenAIServer, unusedPort } from "../src/testing/index.ts";
 import type { FakeOpenAIServer } from "../src/testing/index.ts";
@@ -13,6 +13,8 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await server.close();
+  // Circuit breakers are shared by the process; each test starts with closed ones.
+  breakers.clear();
 });
 
 const add = defineTool({
@@ -97,7 +99,7 @@ describe("ChatOpenAI against an OpenAI-compatible server", () => {
     server.enqueue({ kind: "error", status: 500 }, { kind: "text", content: "recovered" });
     const { model } = modelFor({ maxRetries: 1 });
     const plain = createAgentGraph(defineAgent({ name: "plain", instructions: "x", tools: [], maxSteps: 2 }));
-    const result = await run(plain, ask("hi"), { model });
+    const result = await run(plain, ask("hi"), { model, resilience: { maxRetries: 1, baseDelayMs: 10 } });
     expect(result.state.messages.at(-1)?.text).toBe("recovered");
     expect(server.requests).toHaveLength(2);
 
@@ -106,7 +108,7 @@ describe("ChatOpenAI against an OpenAI-compatible server", () => {
     const ends: ConclaveEvent[] = [];
     events.on("run-end", (event) => ends.push(event));
     const failing = modelFor({ maxRetries: 0 });
-    const error = await run(plain, ask("again"), { model: failing.model, events, endpoint: server.url }).catch((caught: unknown) => caught);
+    const error = await run(plain, ask("again"), { model: failing.model, events, endpoint: server.url, resilience: { maxRetries: 0 } }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).code).toBe("PROVIDER_FAILED");
     expect((error as Error).message).toContain("answered 500");
@@ -118,7 +120,7 @@ describe("ChatOpenAI against an OpenAI-compatible server", () => {
     server.enqueue({ kind: "hang" });
     const { model } = modelFor({ timeoutMs: 300, maxRetries: 0 });
     const started = Date.now();
-    const error = await run(createAgentGraph(agent), ask("hi"), { model, timeoutMs: 300, endpoint: server.url }).catch((caught: unknown) => caught);
+    const error = await run(createAgentGraph(agent), ask("hi"), { model, timeoutMs: 300, endpoint: server.url, resilience: { timeoutMs: 300, maxRetries: 0 } }).catch((caught: unknown) => caught);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).code).toBe("PROVIDER_TIMEOUT");
@@ -145,7 +147,7 @@ describe("ChatOpenAI against an OpenAI-compatible server", () => {
   it("reports an unreachable provider with the address and the fix", async () => {
     const endpoint = `http://127.0.0.1:${await unusedPort()}/v1`;
     const { model } = createChatModel({ provider: "openai", name: "x", baseUrl: endpoint, apiKey: "k", timeoutMs: 2_000, maxRetries: 0 });
-    const error = await run(createAgentGraph(agent), ask("hi"), { model, endpoint }).catch((caught: unknown) => caught);
+    const error = await run(createAgentGraph(agent), ask("hi"), { model, endpoint, resilience: { maxRetries: 0 } }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).code).toBe("PROVIDER_UNREACHABLE");
     expect((error as Error).message).toContain(endpoint);

@@ -43,7 +43,7 @@ export function createAgentGraph<O extends z.ZodType | undefined>(agent: Agent<O
     const model = modelFor(agent, config);
     const bound = agent.tools.length ? bindTools(model, agent) : model;
     const messages = [new SystemMessage(agent.instructions), ...state.messages];
-    const response = await observeModelCall(config, labelFor(model, config, messages.length), () => bound.invoke(messages, config));
+    const response = await observeModelCall(config, labelFor(model, config, messages.length), (signal) => bound.invoke(messages, signal ? { ...config, signal } : config));
     const message = repairInvalidToolCalls(AIMessage.isInstance(response) ? response : new AIMessage({ content: (response as AIMessage).content }));
     const steps = state.steps + 1;
     if (message.tool_calls?.length && steps >= agent.maxSteps) {
@@ -89,8 +89,8 @@ function modelFor(agent: Agent<z.ZodType | undefined>, config: LangGraphRunnable
 /** The model's name for events: the run's label when it is the run's model, else read from the model. */
 function labelFor(model: BaseChatModel, config: LangGraphRunnableConfig, messageCount: number) {
   const context = runContext(config);
-  const name = context.model === model && context.modelInfo ? context.modelInfo.name : describeModel(model).name;
-  return { model: name, messageCount };
+  const info = context.model === model && context.modelInfo ? context.modelInfo : describeModel(model);
+  return { model: info.name, provider: info.provider, messageCount };
 }
 
 function bindTools(model: BaseChatModel, agent: Agent<z.ZodType | undefined>) {
@@ -113,7 +113,7 @@ async function structuredAnswer(agent: Agent<z.ZodType | undefined>, messages: B
   const conversation: BaseMessage[] = [new SystemMessage(agent.instructions), ...messages];
   let problem = "";
   for (let attempt = 1; attempt <= STRUCTURED_ATTEMPTS; attempt++) {
-    const result = (await observeModelCall(config, labelFor(model, config, conversation.length), () => structured.invoke(conversation, config))) as { parsed?: unknown; parsingError?: unknown } | undefined;
+    const result = (await observeModelCall(config, labelFor(model, config, conversation.length), (signal) => structured.invoke(conversation, signal ? { ...config, signal } : config))) as { parsed?: unknown; parsingError?: unknown } | undefined;
     const candidate = result && "parsed" in result ? result.parsed : result;
     const checked = schema.safeParse(candidate);
     if (checked.success) return checked.data;

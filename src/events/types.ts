@@ -137,6 +137,42 @@ export interface RoundEndEvent extends EventBase {
   summary: string;
 }
 
+/** A failed model call is about to be tried again. */
+export interface RetryEvent extends EventBase {
+  type: "retry";
+  model: string;
+  /** The attempt that failed (1 = the first try). */
+  attempt: number;
+  delayMs: number;
+  reason: string;
+  status?: number;
+  agent?: string;
+}
+
+/** A model call failed for good: not retryable, out of retries, or its circuit is open. */
+export interface GiveUpEvent extends EventBase {
+  type: "give-up";
+  model: string;
+  attempts: number;
+  reason: string;
+  status?: number;
+  agent?: string;
+}
+
+/** A provider+model circuit breaker changed state. */
+export interface BreakerEvent extends EventBase {
+  type: "breaker";
+  key: string;
+  state: "closed" | "open" | "half-open" | "isolated";
+  previous: "closed" | "open" | "half-open" | "isolated";
+}
+
+/** Something the user should know that did not stop the run. */
+export interface WarningEvent extends EventBase {
+  type: "warning";
+  message: string;
+}
+
 /** Usage of a whole run, and per agent. */
 export interface RunUsage extends TokenUsage {
   modelCalls: number;
@@ -158,7 +194,11 @@ export type ConclaveEvent =
   | ErrorEvent
   | TokenEvent
   | DecisionEvent
-  | RoundEndEvent;
+  | RoundEndEvent
+  | RetryEvent
+  | GiveUpEvent
+  | BreakerEvent
+  | WarningEvent;
 
 export type ConclaveEventType = ConclaveEvent["type"];
 

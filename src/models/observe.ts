@@ -3,6 +3,7 @@ import { AIMessage, AIMessageChunk } from "@langchain/core/messages";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { TokenUsage } from "../events/types.ts";
+import { DEFAULT_RESILIENCE, callWithResilience } from "../resilience/model-policy.ts";
 import { reserveModelCall } from "../runtime/budget.ts";
 import { runContext } from "../runtime/context.ts";
 
@@ -15,22 +16,40 @@ const NO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 }
 export interface ModelCallLabel {
   /** The model's name as shown in events. */
   model: string;
+  /** Its provider; with the name it keys the circuit breaker. */
+  provider?: string;
   /** How many messages are sent. */
   messageCount: number;
 }
 
 /**
- * Wraps one model call so it reports `llm-call-start` / `llm-call-end` (model, tokens, latency,
- * tool calls) to the current run. Every model call Conclave makes goes through here — the one
- * place later layers hook retries, budgets and tracing into. Call it from your own nodes too:
- * `observeModelCall(config, label, () => model.invoke(messages, config))`.
+ * Runs one model call the way every Conclave model call runs: reserved against the run's budget,
+ * retried / timed out / broken off by the resilience policy, and reported as `llm-call-start` /
+ * `llm-call-end` (model, tokens, latency, tool calls), with `retry`, `give-up` and `breaker`
+ * events. Call it from your own nodes too, passing the attempt's signal on:
+ * `observeModelCall(config, label, (signal) => model.invoke(messages, { ...config, signal }))`.
  */
-export async function observeModelCall<T>(config: LangGraphRunnableConfig | undefined, label: ModelCallLabel, call: () => Promise<T>, messageOf: (output: T) => BaseMessage | undefined = asMessage): Promise<T> {
-  const events = runContext(config).events;
+export async function observeModelCall<T>(config: LangGraphRunnableConfig | undefined, label: ModelCallLabel, call: (signal?: AbortSignal) => Promise<T>, messageOf: (output: T) => BaseMessage | undefined = asMessage): Promise<T> {
+  const context = runContext(config);
+  const events = context.events;
   const release = reserveModelCall(config);
+  const where = whereOf(config);
+  const agent = where.agent ? { agent: where.agent } : {};
+  const resilient = () =>
+    callWithResilience((signal) => call(signal), {
+      key: `${label.provider ?? "model"}:${label.model}`,
+      options: context.resilience?.options ?? DEFAULT_RESILIENCE,
+      ...(config?.signal ? { signal: config.signal } : {}),
+      ...(context.resilience ? { retryBudget: context.resilience.retryBudget } : {}),
+      hooks: {
+        onRetry: (retry) => events?.emit({ type: "retry", model: label.model, ...retry, ...agent }),
+        onGiveUp: (giveUp) => events?.emit({ type: "give-up", model: label.model, ...giveUp, ...agent }),
+        onBreaker: (change) => events?.emit({ type: "breaker", ...change }),
+      },
+    });
   if (!events) {
     try {
-      return await call();
+      return await resilient();
     } catch (error) {
       throw markModelCallError(error);
     } finally {
@@ -38,11 +57,10 @@ export async function observeModelCall<T>(config: LangGraphRunnableConfig | unde
     }
   }
   const callId = randomUUID();
-  const where = whereOf(config);
   const startedAt = Date.now();
   events.emit({ type: "llm-call-start", callId, model: label.model, messageCount: label.messageCount, ...where });
   try {
-    const output = await call();
+    const output = await resilient();
     const message = messageOf(output);
     const ai = message && (AIMessage.isInstance(message) || AIMessageChunk.isInstance(message)) ? (message as AIMessage) : undefined;
     events.emit({

@@ -22,7 +22,8 @@ export function createOpenAIChatModel(config: ModelConfig): ChatOpenAI {
     apiKey: apiKeyFor(config.apiKey, config.baseUrl, "OPENAI_API_KEY"),
     configuration: config.baseUrl ? { baseURL: config.baseUrl } : {},
     useResponsesApi: false,
-    maxRetries: config.maxRetries,
+    // One retry layer: Conclave's resilience policy retries (honouring Retry-After); the client must not.
+    maxRetries: 0,
     timeout: config.timeoutMs,
     ...(config.temperature === undefined ? {} : { temperature: config.temperature }),
   });
@@ -35,6 +36,7 @@ export function createOpenAIEmbeddings(config: EmbeddingsConfig, fallback: Model
     model: config.name ?? DEFAULT_OPENAI_EMBEDDINGS,
     apiKey: apiKeyFor(config.apiKey ?? fallback.apiKey, baseUrl, "OPENAI_API_KEY"),
     configuration: baseUrl ? { baseURL: baseUrl } : {},
+    // Embedding requests do not pass through the model-call policy yet, so the client retries them.
     maxRetries: fallback.maxRetries,
     timeout: fallback.timeoutMs,
     ...(config.dimensions ? { dimensions: config.dimensions } : {}),

@@ -2,6 +2,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { RunEventSink } from "../events/emitter.ts";
 import type { EventPayload, ModelInfo, RunUsage } from "../events/types.ts";
+import type { ResilienceOptions } from "../resilience/model-policy.ts";
 import type { RunBudget } from "./budget.ts";
 
 /**
@@ -21,6 +22,8 @@ export interface ConclaveContext {
   budget?: RunBudget;
   /** Model calls reserved but not yet ended (see `reserveModelCall`). */
   inFlight?: { modelCalls: number };
+  /** How this run's model calls are retried, timed out and broken off, and its retries left. */
+  resilience?: { options: ResilienceOptions; retryBudget: { remaining: number } };
 }
 
 /** Reports an event (a decision, a round's end, …) to the current run; does nothing outside `run()`. */

@@ -31,6 +31,9 @@ function providerError(error: unknown, context: ErrorContext): ProviderError | u
   if (typeof error !== "object" || error === null) return undefined;
   const { name = "", message = "", status, code, lc_error_code: lcCode } = error as { name?: string; message?: string; status?: number; code?: string; lc_error_code?: string };
   const where = context.endpoint ? ` at ${context.endpoint}` : "";
+  if ((error as { isBrokenCircuitError?: boolean }).isBrokenCircuitError) {
+    return new ProviderError("PROVIDER_CIRCUIT_OPEN", `The model provider${where} failed repeatedly, so its circuit breaker is open and calls fail fast for now. Wait for the cool-down (one probe call is then let through), check the provider ("conclave doctor"), or configure a fallback model.`, { cause: error, details: { endpoint: context.endpoint } });
+  }
   const causeCode = (error as { cause?: { code?: string } }).cause?.code;
   if (name === "TimeoutError" || name === "APIConnectionTimeoutError" || /timed? ?out/i.test(message)) {
     return new ProviderError("PROVIDER_TIMEOUT", `The model provider${where} did not answer within ${context.timeoutMs ?? "the"} ms. Check that the server is healthy, or raise model.timeoutMs (CONCLAVE_TIMEOUT_MS).`, { cause: error, details: { endpoint: context.endpoint } });

@@ -7,6 +7,8 @@ import type { CommandInstance } from "@langchain/langgraph";
 import { RunEvents, createEventSink } from "../events/emitter.ts";
 import type { RunEventSink } from "../events/emitter.ts";
 import type { ConclaveEvent, ModelInfo, RunUsage, TokenUsage } from "../events/types.ts";
+import { DEFAULT_RESILIENCE } from "../resilience/model-policy.ts";
+import type { ResilienceOptions } from "../resilience/model-policy.ts";
 import type { RunBudget } from "./budget.ts";
 import { defaultModel, describeModel } from "../models/resolve.ts";
 import { AsyncQueue } from "./async-queue.ts";
@@ -47,6 +49,8 @@ export interface RunOptions {
   graphName?: string;
   /** Extra LangChain config: callbacks, tags, metadata, configurable. */
   config?: RunnableConfig;
+  /** How model calls are retried, timed out and broken off (defaults: `DEFAULT_RESILIENCE`). */
+  resilience?: Partial<Omit<ResilienceOptions, "breaker">> & { breaker?: Partial<ResilienceOptions["breaker"]> };
   /** Caps on model calls and tokens for the whole run; calls past them raise BudgetExceededError. */
   budget?: RunBudget;
   /** Where the provider lives, for error messages (set by the CLI). */
@@ -116,7 +120,16 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
   const graphName = options.graphName ?? (graph as { name?: string }).name ?? "graph";
   sink.emit({ type: "run-start", graph: graphName, model: modelInfo, input });
 
-  const context: ConclaveContext = { model, modelInfo, events: sink, usage, inFlight: { modelCalls: 0 }, ...(options.budget ? { budget: options.budget } : {}) };
+  const resilience = { ...DEFAULT_RESILIENCE, ...options.resilience, breaker: { ...DEFAULT_RESILIENCE.breaker, ...options.resilience?.breaker } };
+  const context: ConclaveContext = {
+    model,
+    modelInfo,
+    events: sink,
+    usage,
+    inFlight: { modelCalls: 0 },
+    resilience: { options: resilience, retryBudget: { remaining: resilience.retryBudget } },
+    ...(options.budget ? { budget: options.budget } : {}),
+  };
   // Nodes report their own start and end (see observeNode) rather than through LangGraph's
   // `tasks` stream mode or a callback handler: those measured 7% and 35% slower than raw LangGraph.
   const config = {

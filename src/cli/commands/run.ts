@@ -66,6 +66,7 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
       graphName,
       signal,
       timeoutMs: config.model.timeoutMs,
+      resilience: { maxRetries: config.model.maxRetries, timeoutMs: config.model.timeoutMs },
       ...(endpoint ? { endpoint } : {}),
       ...(values.thread ? { threadId: values.thread } : {}),
       ...(stepLimit ? { stepLimit } : {}),
