@@ -5,6 +5,7 @@ import type { CitedClaim } from "conclave";
 import { support } from "./findings.ts";
 import type { TeamAgents } from "./agents.ts";
 import type { Critique, TeamStateType, TeamUpdate, Termination } from "./state.ts";
+import { budgetReason } from "./stop.ts";
 import { claimKey, openItems } from "./write.ts";
 
 /** Coordinator, after each critique: finish (approved, round limit, no progress, budget) or another round. */
@@ -14,26 +15,19 @@ export function coordinateNode(maxRounds: number) {
       reportEvent(config, { type: "decision", by: "coordinator", next: "finish", round: state.round, reason });
       return { terminationReason };
     };
-    if (state.terminationReason) return finish(state.terminationReason, stopReason(state.terminationReason, config));
+    // Whoever set the reason already announced it (see budgetStop).
+    if (state.terminationReason) return {};
     const critique = state.critiques.at(-1)!;
     if (critique.overall === "approve") return finish("approved", `verification approved the draft (${critique.items.length} of ${critique.items.length} claims supported)`);
-    const { budget, usage } = runContext(config);
-    const spent = budget && usage ? budgetExceeded(budget, usage) : undefined;
-    if (spent) return finish("budget", `the run's ${spent.limit} budget is spent (${spent.used} of ${spent.allowed})`);
+    const { budget, usage, startedAt } = runContext(config);
+    const spent = budget && usage ? budgetExceeded(budget, usage, startedAt === undefined ? 0 : Date.now() - startedAt) : undefined;
+    if (spent) return finish("budget", budgetReason(config));
     if (state.round >= maxRounds) return finish("max-rounds", `round limit of ${maxRounds} reached with ${openItems(critique).length} claim(s) still flagged`);
     const previous = state.critiques.at(-2);
     if (previous && sameOpenClaims(previous, critique)) return finish("no-progress", "the revision left the same claims flagged as the round before");
     reportEvent(config, { type: "decision", by: "coordinator", next: "writing", round: state.round + 1, reason: `${openItems(critique).length} claim(s) flagged; asking writing to revise` });
     return { round: state.round + 1 };
   };
-}
-
-/** Why the run stops, with the numbers when a budget stopped it. */
-function stopReason(reason: Termination, config: LangGraphRunnableConfig): string {
-  if (reason !== "budget") return `stopping: ${reason}`;
-  const { budget, usage } = runContext(config);
-  const spent = budget && usage ? budgetExceeded(budget, usage) : undefined;
-  return spent ? `the run's ${spent.limit} budget is spent (${spent.used} of ${spent.allowed}); answering with the best result so far` : "the run's budget is spent; answering with the best result so far";
 }
 
 function sameOpenClaims(a: Critique, b: Critique): boolean {

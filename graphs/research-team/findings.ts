@@ -1,6 +1,6 @@
 import type { BaseMessage } from "@langchain/core/messages";
 import { ToolMessage } from "@langchain/core/messages";
-import { citedClaims, contentTerms, extractNumbers } from "conclave";
+import { citedClaims, contentTerms, extractNumbers, splitSentences } from "conclave";
 import type { Finding } from "./state.ts";
 
 const CITED_LINE = /^\s*\[([^\]\s][^\]]{0,120})\]\s*(.*)$/;
@@ -65,4 +65,19 @@ export function findingsFrom(answer: string, observed: ReadonlyMap<string, strin
 /** Lower-case words only, so "17 * 23 + 4 = 395." matches "17 * 23 + 4 = 395". */
 function squash(text: string): string {
   return text.toLowerCase().replace(/[^\p{L}\p{N}*+\-/=%^().]+/gu, " ").replace(/\.(\s|$)/g, "$1").replace(/\s+/g, " ").trim();
+}
+
+/**
+ * Findings taken straight from what the tools returned, for when research stopped before it could
+ * answer: the sentences of cited passages that share the most terms with the question.
+ */
+export function findingsFromObservations(question: string, observed: ReadonlyMap<string, string>, meta: { agent: string; round: number; subQuestion: string }, limit = 2): Finding[] {
+  const questionTerms = new Set(contentTerms(question));
+  const scored = [...observed]
+    .filter(([id]) => !id.startsWith("tool:"))
+    .flatMap(([sourceId, passage]) => splitSentences(passage).map((sentence) => ({ sourceId, passage, sentence, score: contentTerms(sentence).filter((term) => questionTerms.has(term)).length })))
+    .filter((candidate) => candidate.score > 0)
+    .sort((a, b) => b.score - a.score)
+    .slice(0, limit);
+  return scored.map((candidate, index) => ({ id: `${meta.subQuestion}-p${index + 1}`, claim: candidate.sentence, evidence: candidate.passage, sourceId: candidate.sourceId, agent: meta.agent, round: meta.round, subQuestion: meta.subQuestion }));
 }

@@ -3,7 +3,8 @@ import type { BaseMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { MaxStepsExceededError, OutputValidationError, answerFromMessages, isBudgetExceeded, reportEvent, withRound } from "conclave";
 import type { TeamAgents } from "./agents.ts";
-import { findingsFrom, observedSources } from "./findings.ts";
+import { budgetStop } from "./stop.ts";
+import { findingsFrom, findingsFromObservations, observedSources } from "./findings.ts";
 import type { TeamStateType, TeamUpdate } from "./state.ts";
 
 /** Coordinator: turns the task into sub-questions (falls back to the task itself when the plan is empty or invalid). */
@@ -15,7 +16,7 @@ export function planNode(agents: TeamAgents, maxSubQuestions: number) {
       const result = await agents.planner.invoke({ messages: [new HumanMessage(`Task: ${state.task}`)] }, withRound(config, 1));
       questions = (result.structuredResponse?.subQuestions ?? []).map((item) => item.question.trim()).filter(Boolean);
     } catch (error) {
-      if (isBudgetExceeded(error)) return { plan: [{ id: "q1", question: state.task }], round: 1, terminationReason: "budget" };
+      if (isBudgetExceeded(error)) return budgetStop(config, 1, { plan: [{ id: "q1", question: state.task }], round: 1 });
       if (!(error instanceof OutputValidationError) && !(error instanceof MaxStepsExceededError)) throw error;
       note = ` (the planner gave no valid plan: ${error.message.slice(0, 120)})`;
     }
@@ -40,7 +41,12 @@ export function researchNode(agents: TeamAgents) {
     try {
       messages = (await agents.research.invoke({ messages: [new HumanMessage(item.question)] }, withRound(config, round, item.id))).messages;
     } catch (error) {
-      if (isBudgetExceeded(error)) return { terminationReason: "budget" };
+      if (isBudgetExceeded(error)) {
+        // Out of budget mid-research: the passages already retrieved are the best result there is.
+        const seen = observedSources((error.partialState?.messages ?? []) as BaseMessage[]);
+        const findings = findingsFromObservations(item.question, seen, { agent: "research", round, subQuestion: item.id });
+        return budgetStop(config, round, { findings, incidents: [`the budget ran out while researching ${item.id}; ${findings.length} finding(s) taken from the passages it had retrieved`] });
+      }
       if (!(error instanceof MaxStepsExceededError)) throw error;
       // Out of steps: there is no answer to take findings from, so this sub-question adds none.
       messages = (error.partialState as { messages: BaseMessage[] }).messages;

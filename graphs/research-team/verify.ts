@@ -2,6 +2,7 @@ import { HumanMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { MaxStepsExceededError, OutputValidationError, citedClaims, isBudgetExceeded, reportEvent, withRound } from "conclave";
 import type { TeamAgents } from "./agents.ts";
+import { budgetStop } from "./stop.ts";
 import { support } from "./findings.ts";
 import { CritiqueSchema } from "./state.ts";
 import type { CritiqueItem, Finding, TeamStateType, TeamUpdate } from "./state.ts";
@@ -36,7 +37,7 @@ export function verifyNode(agents: TeamAgents) {
       const verdict = result.structuredResponse!;
       return { verdicts: [{ ...base, verdict: verdict.verdict, problem: verdict.verdict === "supported" ? "" : verdict.problem, suggestion: verdict.verdict === "supported" ? "" : verdict.suggestion }] };
     } catch (error) {
-      if (isBudgetExceeded(error)) return { terminationReason: "budget" };
+      if (isBudgetExceeded(error)) return budgetStop(config, round);
       if (!(error instanceof MaxStepsExceededError) && !(error instanceof OutputValidationError)) throw error;
       return { verdicts: [{ ...base, verdict: "unsupported", problem: `Verification could not reach a verdict: ${error.message.slice(0, 160)}`, suggestion: "Rephrase the claim closer to its source, or remove it." }] };
     }

@@ -2,6 +2,7 @@ import { HumanMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { citedClaims, isBudgetExceeded, reportEvent, withRound } from "conclave";
 import type { TeamAgents } from "./agents.ts";
+import { budgetStop } from "./stop.ts";
 import type { Critique, Finding, TeamStateType, TeamUpdate } from "./state.ts";
 
 /** A claim's comparable form: case and punctuation do not make two claims different. */
@@ -55,7 +56,7 @@ export function writeNode(agents: TeamAgents) {
       const result = await agents.writing.invoke({ messages: [new HumanMessage(prompt)] }, withRound(config, state.round));
       text = result.messages.at(-1)?.text.trim() ?? "";
     } catch (error) {
-      if (isBudgetExceeded(error)) return { terminationReason: "budget" };
+      if (isBudgetExceeded(error)) return budgetStop(config, state.round);
       throw error;
     }
     const present = new Set(citedClaims(text).map((claim) => claimKey(claim.claim)));

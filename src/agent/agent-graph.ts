@@ -7,6 +7,7 @@ import { z } from "zod";
 import { DefinitionError, MaxStepsExceededError, OutputValidationError } from "../errors.ts";
 import { AGENT_METADATA_KEY, observeModelCall } from "../models/observe.ts";
 import { defaultModel, describeModel } from "../models/resolve.ts";
+import { isBudgetExceeded } from "../runtime/budget.ts";
 import { runContext } from "../runtime/context.ts";
 import { observeNode } from "../runtime/observe-node.ts";
 import { setStepBudget } from "../runtime/step-budget.ts";
@@ -43,7 +44,14 @@ export function createAgentGraph<O extends z.ZodType | undefined>(agent: Agent<O
     const model = modelFor(agent, config);
     const bound = agent.tools.length ? bindTools(model, agent) : model;
     const messages = [new SystemMessage(agent.instructions), ...state.messages];
-    const response = await observeModelCall(config, labelFor(model, config, messages.length), (signal) => bound.invoke(messages, signal ? { ...config, signal } : config));
+    let response;
+    try {
+      response = await observeModelCall(config, labelFor(model, config, messages.length), (signal) => bound.invoke(messages, signal ? { ...config, signal } : config));
+    } catch (error) {
+      // A refused call ends the loop, but what the agent gathered so far goes with the error.
+      if (isBudgetExceeded(error)) error.partialState ??= { messages: state.messages, steps: state.steps };
+      throw error;
+    }
     const message = repairInvalidToolCalls(AIMessage.isInstance(response) ? response : new AIMessage({ content: (response as AIMessage).content }));
     const steps = state.steps + 1;
     if (message.tool_calls?.length && steps >= agent.maxSteps) {

@@ -31,3 +31,11 @@ export function positiveInteger(command: string, flag: string, value: string | u
   if (!Number.isInteger(parsed) || parsed < 1) throw new UsageError(`conclave ${command}: --${flag} needs a positive whole number, got "${value}".`);
   return parsed;
 }
+
+/** Parses a positive number flag (decimals allowed, e.g. a cost in USD). */
+export function positiveNumber(command: string, flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new UsageError(`conclave ${command}: --${flag} needs a positive number, got "${value}".`);
+  return parsed;
+}

@@ -37,6 +37,8 @@ Options:
   --aggregate HOW     How a debate ends without consensus: majority (default) or judge
   --max-model-calls N Budget: most model calls in the run; it then ends with its best answer
   --max-tokens N      Budget: most tokens in the run; it then ends with its best answer
+  --max-cost USD      Budget: most USD spent on model calls (priced by "pricing" in the config)
+  --max-time SECONDS  Budget: no model call starts after this much wall time
   --json              Print one JSON object: answer, citations, graph, model, threadId, usage
   --verbose           Show every node and model call, and stacks on errors
   --quiet             No progress output on stderr

@@ -52,17 +52,26 @@ function describe(event: ConclaveEvent, verbose: boolean): string | undefined {
       return `[${event.by}] ${event.next === "finish" ? "finish" : `→ ${event.next}`}${event.round !== undefined ? ` (round ${event.round})` : ""}: ${event.reason}`;
     case "round-end":
       return `── ${event.loop} round ${event.round}: ${event.summary}`;
+    case "retry":
+      return `${who(event.agent)} ${event.model} ${event.reason}${event.status ? ` (${event.status})` : ""}; retry ${event.attempt} in ${event.delayMs} ms`;
+    case "give-up":
+      return `${who(event.agent)} ${event.model} gave up after ${plural(event.attempts, "attempt")}: ${event.reason}${event.status ? ` (${event.status})` : ""}`;
+    case "breaker":
+      return `⚡ circuit ${event.key}: ${event.previous} → ${event.state}`;
+    case "warning":
+      return `⚠ ${event.message}`;
     case "error":
       return verbose ? `✖ ${event.error.message}` : undefined;
     case "run-end":
-      return `${event.status === "done" ? "✔" : "✖"} ${event.status} in ${event.durationMs} ms · ${plural(event.usage.modelCalls, "model call")} · ${plural(event.usage.toolCalls, "tool call")} · ${event.usage.totalTokens} tokens`;
+      return `${event.status === "done" ? "✔" : "✖"} ${event.status} in ${event.durationMs} ms · ${plural(event.usage.modelCalls, "model call")}${event.usage.retries ? ` (${(1 + event.usage.retries / Math.max(1, event.usage.modelCalls)).toFixed(2)} HTTP calls each, ${plural(event.usage.retries, "retry")})` : ""} · ${plural(event.usage.toolCalls, "tool call")} · ${event.usage.totalTokens} tokens${event.usage.costUsd ? ` · $${event.usage.costUsd.toFixed(6)}` : ""}`;
     default:
       return undefined;
   }
 }
 
 function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+  if (count === 1) return `${count} ${noun}`;
+  return `${count} ${/[^aeiou]y$/.test(noun) ? `${noun.slice(0, -1)}ies` : `${noun}s`}`;
 }
 
 function clip(text: string, length: number): string {

@@ -120,28 +120,34 @@ async function readConfigFile(file: string): Promise<Record<string, unknown>> {
   return contents as Record<string, unknown>;
 }
 
-/** Leaves of a config object by dotted path; the `graphs` map is one leaf so layers replace it per entry. */
-function* flatten(value: Record<string, unknown>, prefix = ""): Generator<[string, unknown]> {
+/**
+ * Leaves of a config object as key paths. Maps of user-named entries (`graphs`, `pricing.models`)
+ * stop one level down, so layers replace them per entry; their names may contain dots ("gpt-4.1").
+ */
+function* flatten(value: Record<string, unknown>, prefix: string[] = []): Generator<[string[], unknown]> {
   for (const [key, child] of Object.entries(value)) {
     // JSON.parse keeps "__proto__" as an own key; setting it later would reach Object.prototype.
     if (UNSAFE_KEYS.has(key)) continue;
-    const path = prefix ? `${prefix}.${key}` : key;
-    const isMap = path === "graphs";
-    if (!isMap && typeof child === "object" && child !== null && !Array.isArray(child)) yield* flatten(child as Record<string, unknown>, path);
-    else if (isMap && typeof child === "object" && child !== null) for (const [name, entry] of Object.entries(child)) yield [`graphs.${name}`, entry];
+    const path = [...prefix, key];
+    const isMap = MAPS.has(path.join("."));
+    if (isMap && typeof child === "object" && child !== null) {
+      for (const [name, entry] of Object.entries(child)) if (!UNSAFE_KEYS.has(name)) yield [[...path, name], entry];
+    } else if (typeof child === "object" && child !== null && !Array.isArray(child)) yield* flatten(child as Record<string, unknown>, path);
     else yield [path, child];
   }
 }
 
-function set(target: Record<string, unknown>, sources: Record<string, ConfigSource>, path: string, value: unknown, source: ConfigSource): void {
-  const keys = path.split(".");
+const MAPS = new Set(["graphs", "pricing.models"]);
+
+function set(target: Record<string, unknown>, sources: Record<string, ConfigSource>, path: string | string[], value: unknown, source: ConfigSource): void {
+  const keys = typeof path === "string" ? path.split(".") : path;
   let node = target;
   for (const key of keys.slice(0, -1)) {
     if (typeof node[key] !== "object" || node[key] === null) node[key] = {};
     node = node[key] as Record<string, unknown>;
   }
   node[keys.at(-1)!] = value;
-  sources[path] = source;
+  sources[keys.join(".")] = source;
 }
 
 function describeIssues(error: z.ZodError, sources: Record<string, ConfigSource>): string {

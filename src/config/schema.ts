@@ -27,6 +27,28 @@ export const EmbeddingsConfigSchema = z.strictObject({
   dimensions: z.number().int().positive().optional(),
 });
 
+const PriceSchema = z.strictObject({
+  /** USD per million input tokens. */
+  input: z.number().min(0),
+  /** USD per million output tokens. */
+  output: z.number().min(0),
+});
+
+/** Prices per model (USD per million tokens), merged over the built-in table; `default` prices unknown models. */
+export const PricingConfigSchema = z.strictObject({
+  models: z.record(z.string().min(1), PriceSchema).default({}),
+  default: PriceSchema.optional(),
+});
+
+/** Retries, timeouts and circuit breakers for model calls (`model.maxRetries` / `model.timeoutMs` set the per-call ones). */
+export const ResilienceConfigSchema = z.strictObject({
+  baseDelayMs: z.number().int().positive().optional(),
+  maxDelayMs: z.number().int().positive().optional(),
+  maxRetryAfterMs: z.number().int().positive().optional(),
+  retryBudget: z.number().int().min(0).optional(),
+  breaker: z.strictObject({ failureThreshold: z.number().int().positive().optional(), cooldownMs: z.number().int().positive().optional() }).optional(),
+});
+
 /** The whole configuration, as read from `conclave.config.json` / `.ts`, environment and flags. */
 export const ConfigSchema = z.strictObject({
   model: ModelConfigSchema.default(ModelConfigSchema.parse({})),
@@ -41,6 +63,8 @@ export const ConfigSchema = z.strictObject({
   corpus: z.string().min(1).optional(),
   /** Root folder the `read_file` tool may read. */
   workspace: z.string().min(1).default("."),
+  pricing: PricingConfigSchema.default(PricingConfigSchema.parse({})),
+  resilience: ResilienceConfigSchema.default({}),
 });
 
 export type ConclaveConfig = z.output<typeof ConfigSchema>;

@@ -72,6 +72,8 @@ export interface LlmCallEndEvent extends EventBase {
   task?: string;
   latencyMs: number;
   usage: TokenUsage;
+  /** What the call cost in USD, from the run's price table. */
+  costUsd: number;
   toolCalls: Array<{ name: string; args: unknown }>;
   /** The answer text (truncated to 500 characters). */
   text: string;
@@ -177,8 +179,12 @@ export interface WarningEvent extends EventBase {
 export interface RunUsage extends TokenUsage {
   modelCalls: number;
   toolCalls: number;
-  /** Model calls and tokens of each named agent. */
-  byAgent: Record<string, TokenUsage & { modelCalls: number }>;
+  /** What the run's model calls cost in USD. */
+  costUsd: number;
+  /** Model requests retried; HTTP calls = modelCalls + retries. */
+  retries: number;
+  /** Model calls, tokens and cost of each named agent. */
+  byAgent: Record<string, TokenUsage & { modelCalls: number; costUsd: number }>;
 }
 
 /** Every event a run emits, discriminated by `type`. */

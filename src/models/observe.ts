@@ -4,7 +4,9 @@ import type { BaseMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { TokenUsage } from "../events/types.ts";
 import { DEFAULT_RESILIENCE, callWithResilience } from "../resilience/model-policy.ts";
+import { DEFAULT_PRICE_TABLE, costOf, priceOf } from "../resilience/pricing.ts";
 import { reserveModelCall } from "../runtime/budget.ts";
+import type { ConclaveContext } from "../runtime/context.ts";
 import { runContext } from "../runtime/context.ts";
 
 /** Metadata key naming the Conclave agent a model or tool call belongs to. */
@@ -63,12 +65,14 @@ export async function observeModelCall<T>(config: LangGraphRunnableConfig | unde
     const output = await resilient();
     const message = messageOf(output);
     const ai = message && (AIMessage.isInstance(message) || AIMessageChunk.isInstance(message)) ? (message as AIMessage) : undefined;
+    const usage = usageOf(ai);
     events.emit({
       type: "llm-call-end",
       callId,
       model: label.model,
       latencyMs: Date.now() - startedAt,
-      usage: usageOf(ai),
+      usage,
+      costUsd: priceCall(context, label.model, usage),
       toolCalls: (ai?.tool_calls ?? []).map((toolCall) => ({ name: toolCall.name, args: toolCall.args })),
       text: (ai?.text ?? "").slice(0, 500),
       ...where,
@@ -76,11 +80,25 @@ export async function observeModelCall<T>(config: LangGraphRunnableConfig | unde
     return output;
   } catch (error) {
     markModelCallError(error);
-    events.emit({ type: "llm-call-end", callId, model: label.model, latencyMs: Date.now() - startedAt, usage: NO_USAGE, toolCalls: [], text: "", error: error instanceof Error ? error.message : String(error), ...where });
+    events.emit({ type: "llm-call-end", callId, model: label.model, latencyMs: Date.now() - startedAt, usage: NO_USAGE, costUsd: 0, toolCalls: [], text: "", error: error instanceof Error ? error.message : String(error), ...where });
     throw error;
   } finally {
     release();
   }
+}
+
+/** The call's cost from the run's price table; an unknown model is priced by the default and warned about once. */
+function priceCall(context: ConclaveContext, model: string, usage: TokenUsage): number {
+  const table = context.pricing ?? DEFAULT_PRICE_TABLE;
+  const { price, known } = priceOf(model, table);
+  if (!known) {
+    context.warned ??= new Set();
+    if (!context.warned.has(model)) {
+      context.warned.add(model);
+      context.events?.emit({ type: "warning", message: `No price is known for model "${model}"; costing it at the default $${table.default.input}/$${table.default.output} per million input/output tokens. Add it under "pricing.models" in conclave.config.json.` });
+    }
+  }
+  return costOf(usage, price);
 }
 
 const FROM_MODEL_CALL = Symbol.for("conclave.fromModelCall");

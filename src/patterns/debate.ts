@@ -146,7 +146,8 @@ export function createDebateGraph(options: DebateOptions) {
   };
 
   const decide = async (state: State, config: LangGraphRunnableConfig) => {
-    const last = state.rounds.at(-1)!;
+    // A round the budget cut short is no better than the last whole one: decide on the most agreed round.
+    const last = state.terminationReason === "budget" ? state.rounds.reduce((best, round) => (round.agreement >= best.agreement ? round : best)) : state.rounds.at(-1)!;
     const finalAnswers = state.answers.filter((answer) => answer.round === last.round && !answer.error);
     const chosen = finalAnswers.find((answer) => answer.normalized === last.majority);
     const vote = { answer: chosen?.text ?? "", normalized: last.majority, method: last.agreement === 1 ? ("consensus" as const) : ("majority" as const), agreement: last.agreement, judgeCalls: 0 };

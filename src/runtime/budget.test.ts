@@ -56,7 +56,7 @@ describe("run budgets", () => {
 
   it("says which cap was hit and how to raise it", () => {
     const error = new BudgetExceededError("maxTokens", 200, 230);
-    expect(error.message).toContain("230 tokens used of 200 allowed");
+    expect(error.message).toContain("230 tokens used of 200 tokens allowed");
     expect(error.message).toContain("--max-tokens");
     expect(isBudgetExceeded(error)).toBe(true);
   });

@@ -9,7 +9,20 @@ export interface RunBudget {
   maxModelCalls?: number;
   /** Most tokens (input + output) in the whole run. A call is refused once the total is reached, so the last call may overshoot. */
   maxTokens?: number;
+  /** Most USD spent on model calls in the run, priced by the run's price table. */
+  maxCostUsd?: number;
+  /** Most wall-clock time for the run; no model call starts after it. */
+  maxWallTimeMs?: number;
 }
+
+export type BudgetLimit = "maxModelCalls" | "maxTokens" | "maxCostUsd" | "maxWallTimeMs";
+
+const LIMITS: Record<BudgetLimit, { flag: string; unit: (value: number) => string }> = {
+  maxModelCalls: { flag: "--max-model-calls", unit: (value) => `${value} model calls` },
+  maxTokens: { flag: "--max-tokens", unit: (value) => `${value} tokens` },
+  maxCostUsd: { flag: "--max-cost", unit: (value) => `$${value.toFixed(6)}` },
+  maxWallTimeMs: { flag: "--max-time", unit: (value) => `${(value / 1000).toFixed(1)} s` },
+};
 
 /**
  * A model call was refused because the run's budget is spent. Graphs that can end gracefully
@@ -17,9 +30,11 @@ export interface RunBudget {
  */
 export class BudgetExceededError extends ConclaveError {
   override name = "BudgetExceededError";
-  constructor(limit: "maxModelCalls" | "maxTokens", allowed: number, used: number) {
-    const flag = limit === "maxModelCalls" ? "--max-model-calls" : "--max-tokens";
-    super("BUDGET_EXCEEDED", "user", `The run's budget is spent: ${used} ${limit === "maxModelCalls" ? "model calls" : "tokens"} used of ${allowed} allowed (${limit}). Raise it with ${flag} or the run's budget option.`, { details: { limit, allowed, used } });
+  /** The conversation of the agent whose call was refused, so its work so far is not lost (set by agent graphs). */
+  partialState?: { messages: unknown[]; steps: number };
+  constructor(limit: BudgetLimit, allowed: number, used: number) {
+    const { flag, unit } = LIMITS[limit];
+    super("BUDGET_EXCEEDED", "user", `The run's budget is spent: ${unit(used)} used of ${unit(allowed)} allowed (${limit}). Raise it with ${flag} or the run's budget option.`, { details: { limit, allowed, used } });
   }
 }
 
@@ -36,11 +51,12 @@ const NOTHING_TO_RELEASE = () => undefined;
  * counted). The last call admitted may still end past a token cap by its own size.
  */
 export function reserveModelCall(config: LangGraphRunnableConfig | undefined): () => void {
-  const { budget, usage, inFlight } = runContext(config);
+  const { budget, usage, inFlight, startedAt } = runContext(config);
   if (!budget || !usage || !inFlight) return NOTHING_TO_RELEASE;
-  // Calls in flight count as spent: one call each, and the run's average tokens per call each.
-  const averageTokens = usage.modelCalls > 0 ? usage.totalTokens / usage.modelCalls : 0;
-  const exceeded = budgetExceeded(budget, { ...usage, modelCalls: usage.modelCalls + inFlight.modelCalls, totalTokens: Math.round(usage.totalTokens + inFlight.modelCalls * averageTokens) });
+  // Calls in flight count as spent: one call each, at the run's average tokens and cost per call.
+  const average = (total: number) => (usage.modelCalls > 0 ? total / usage.modelCalls : 0);
+  const projected = { ...usage, modelCalls: usage.modelCalls + inFlight.modelCalls, totalTokens: Math.round(usage.totalTokens + inFlight.modelCalls * average(usage.totalTokens)), costUsd: usage.costUsd + inFlight.modelCalls * average(usage.costUsd) };
+  const exceeded = budgetExceeded(budget, projected, startedAt === undefined ? 0 : Date.now() - startedAt);
   if (exceeded) throw new BudgetExceededError(exceeded.limit, exceeded.allowed, exceeded.used);
   inFlight.modelCalls += 1;
   let released = false;
@@ -51,9 +67,11 @@ export function reserveModelCall(config: LangGraphRunnableConfig | undefined): (
   };
 }
 
-/** Which cap, if any, the usage has reached. */
-export function budgetExceeded(budget: RunBudget, usage: RunUsage): { limit: "maxModelCalls" | "maxTokens"; allowed: number; used: number } | undefined {
+/** Which cap, if any, the usage (and the run's elapsed time) has reached. */
+export function budgetExceeded(budget: RunBudget, usage: RunUsage, elapsedMs = 0): { limit: BudgetLimit; allowed: number; used: number } | undefined {
   if (budget.maxModelCalls !== undefined && usage.modelCalls >= budget.maxModelCalls) return { limit: "maxModelCalls", allowed: budget.maxModelCalls, used: usage.modelCalls };
   if (budget.maxTokens !== undefined && usage.totalTokens >= budget.maxTokens) return { limit: "maxTokens", allowed: budget.maxTokens, used: usage.totalTokens };
+  if (budget.maxCostUsd !== undefined && usage.costUsd >= budget.maxCostUsd) return { limit: "maxCostUsd", allowed: budget.maxCostUsd, used: usage.costUsd };
+  if (budget.maxWallTimeMs !== undefined && elapsedMs >= budget.maxWallTimeMs) return { limit: "maxWallTimeMs", allowed: budget.maxWallTimeMs, used: elapsedMs };
   return undefined;
 }

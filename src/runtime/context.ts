@@ -3,6 +3,7 @@ import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { RunEventSink } from "../events/emitter.ts";
 import type { EventPayload, ModelInfo, RunUsage } from "../events/types.ts";
 import type { ResilienceOptions } from "../resilience/model-policy.ts";
+import type { PriceTable } from "../resilience/pricing.ts";
 import type { RunBudget } from "./budget.ts";
 
 /**
@@ -24,6 +25,12 @@ export interface ConclaveContext {
   inFlight?: { modelCalls: number };
   /** How this run's model calls are retried, timed out and broken off, and its retries left. */
   resilience?: { options: ResilienceOptions; retryBudget: { remaining: number } };
+  /** Prices for cost accounting; models it does not know are warned about once. */
+  pricing?: PriceTable;
+  /** When the run started (for the wall-time cap). */
+  startedAt?: number;
+  /** Models already warned about as unpriced in this run. */
+  warned?: Set<string>;
 }
 
 /** Reports an event (a decision, a round's end, …) to the current run; does nothing outside `run()`. */

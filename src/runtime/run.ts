@@ -8,6 +8,8 @@ import { RunEvents, createEventSink } from "../events/emitter.ts";
 import type { RunEventSink } from "../events/emitter.ts";
 import type { ConclaveEvent, ModelInfo, RunUsage, TokenUsage } from "../events/types.ts";
 import { DEFAULT_RESILIENCE } from "../resilience/model-policy.ts";
+import { DEFAULT_PRICE_TABLE } from "../resilience/pricing.ts";
+import type { PriceTable } from "../resilience/pricing.ts";
 import type { ResilienceOptions } from "../resilience/model-policy.ts";
 import type { RunBudget } from "./budget.ts";
 import { defaultModel, describeModel } from "../models/resolve.ts";
@@ -51,7 +53,9 @@ export interface RunOptions {
   config?: RunnableConfig;
   /** How model calls are retried, timed out and broken off (defaults: `DEFAULT_RESILIENCE`). */
   resilience?: Partial<Omit<ResilienceOptions, "breaker">> & { breaker?: Partial<ResilienceOptions["breaker"]> };
-  /** Caps on model calls and tokens for the whole run; calls past them raise BudgetExceededError. */
+  /** Prices per model for cost accounting and cost caps (default: `DEFAULT_PRICE_TABLE`). */
+  pricing?: PriceTable;
+  /** Caps on model calls, tokens, cost and wall time for the whole run; calls past them raise BudgetExceededError. */
   budget?: RunBudget;
   /** Where the provider lives, for error messages (set by the CLI). */
   endpoint?: string;
@@ -114,7 +118,7 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
   const model = options.model ?? defaultModel();
   const modelInfo = options.modelInfo ?? describeModel(model);
   const stepLimit = options.stepLimit ?? stepBudgetOf(graph) ?? DEFAULT_STEP_LIMIT;
-  const usage: RunUsage = { modelCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, byAgent: {} };
+  const usage: RunUsage = { modelCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0, retries: 0, byAgent: {} };
   const sink = countingSink(createEventSink(options.events ?? new RunEvents(), runId, threadId), usage);
   const startedAt = Date.now();
   const graphName = options.graphName ?? (graph as { name?: string }).name ?? "graph";
@@ -128,6 +132,8 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
     usage,
     inFlight: { modelCalls: 0 },
     resilience: { options: resilience, retryBudget: { remaining: resilience.retryBudget } },
+    pricing: options.pricing ?? DEFAULT_PRICE_TABLE,
+    startedAt,
     ...(options.budget ? { budget: options.budget } : {}),
   };
   // Nodes report their own start and end (see observeNode) rather than through LangGraph's
@@ -168,18 +174,21 @@ function countingSink(sink: RunEventSink, usage: RunUsage): RunEventSink {
     threadId: sink.threadId,
     emit(payload) {
       if (payload.type === "llm-call-end") {
-        add(usage, payload.usage);
-        if (payload.agent) add((usage.byAgent[payload.agent] ??= { modelCalls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0 }), payload.usage);
+        add(usage, payload.usage, payload.costUsd);
+        if (payload.agent) add((usage.byAgent[payload.agent] ??= { modelCalls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0 }), payload.usage, payload.costUsd);
       } else if (payload.type === "tool-call-end") {
         usage.toolCalls += 1;
+      } else if (payload.type === "retry") {
+        usage.retries += 1;
       }
       sink.emit(payload);
     },
   };
 }
 
-function add(into: TokenUsage & { modelCalls: number }, call: TokenUsage): void {
+function add(into: TokenUsage & { modelCalls: number; costUsd: number }, call: TokenUsage, costUsd: number): void {
   into.modelCalls += 1;
+  into.costUsd += costUsd;
   into.inputTokens += call.inputTokens;
   into.outputTokens += call.outputTokens;
   into.totalTokens += call.totalTokens;

@@ -35,7 +35,7 @@ export type ScriptedReply =
   /** An assistant text answer (`finish_reason: "stop"`). */
   | { kind: "text"; content: string; usage?: ScriptedUsage }
   /** An assistant turn calling tools (`finish_reason: "tool_calls"`). */
-  | { kind: "tool-calls"; calls: ScriptedToolCall[]; content?: string }
+  | { kind: "tool-calls"; calls: ScriptedToolCall[]; content?: string; usage?: ScriptedUsage }
   /** An HTTP error, e.g. 429 with `{ "retry-after": "1" }`; `body` defaults to an OpenAI-style error. */
   | { kind: "error"; status: number; body?: unknown; headers?: Record<string, string> }
   /** Accept the request and never answer, until the client aborts or the server closes. */
@@ -276,7 +276,7 @@ class FakeServer implements FakeOpenAIServer {
     const content = reply.kind === "text" ? reply.content : (reply.content ?? null);
     const callChars = calls.reduce((sum, c) => sum + c.function.name.length + c.function.arguments.length, 0);
     const completionChars = (content?.length ?? 0) + callChars;
-    const counts = (reply.kind === "text" ? reply.usage : undefined) ?? {
+    const counts = reply.usage ?? {
       prompt_tokens: promptTokens(request.body as Json),
       completion_tokens: tokens(completionChars),
     };

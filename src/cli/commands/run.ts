@@ -5,7 +5,8 @@ import { RunEvents } from "../../events/emitter.ts";
 import { loadGraph, readRegistry } from "../../graph/registry.ts";
 import { createChatModel } from "../../models/resolve.ts";
 import { run } from "../../runtime/run.ts";
-import { parseCommandArgs, positiveInteger } from "../args.ts";
+import { priceTableFrom } from "../../resilience/pricing.ts";
+import { parseCommandArgs, positiveInteger, positiveNumber } from "../args.ts";
 import type { CliIO } from "../output.ts";
 import { attachProgress, modelBanner } from "../progress.ts";
 
@@ -22,6 +23,8 @@ const RUN_OPTIONS = {
   aggregate: { type: "string" },
   "max-model-calls": { type: "string" },
   "max-tokens": { type: "string" },
+  "max-cost": { type: "string" },
+  "max-time": { type: "string" },
   json: { type: "boolean" },
   verbose: { type: "boolean" },
   quiet: { type: "boolean" },
@@ -38,7 +41,13 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
   if (!task) throw new UsageError(`conclave run: missing the task. Usage: conclave run "<task>" [--graph NAME] — see "conclave run --help".`);
   const stepLimit = positiveInteger("run", "step-limit", values["step-limit"]);
   const options = { ...definedOnly({ maxRounds: positiveInteger("run", "max-rounds", values["max-rounds"]), agents: positiveInteger("run", "agents", values.agents) }), ...(values.aggregate ? { aggregate: values.aggregate } : {}) };
-  const budget = definedOnly({ maxModelCalls: positiveInteger("run", "max-model-calls", values["max-model-calls"]), maxTokens: positiveInteger("run", "max-tokens", values["max-tokens"]) });
+  const maxTime = positiveNumber("run", "max-time", values["max-time"]);
+  const budget = definedOnly({
+    maxModelCalls: positiveInteger("run", "max-model-calls", values["max-model-calls"]),
+    maxTokens: positiveInteger("run", "max-tokens", values["max-tokens"]),
+    maxCostUsd: positiveNumber("run", "max-cost", values["max-cost"]),
+    maxWallTimeMs: maxTime === undefined ? undefined : maxTime * 1_000,
+  });
 
   const flag = (value: unknown, name: string) => ({ value, flag: `--${name}` });
   const loaded = await loadConfig({
@@ -66,7 +75,8 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
       graphName,
       signal,
       timeoutMs: config.model.timeoutMs,
-      resilience: { maxRetries: config.model.maxRetries, timeoutMs: config.model.timeoutMs },
+      resilience: { ...definedOnly({ baseDelayMs: config.resilience.baseDelayMs, maxDelayMs: config.resilience.maxDelayMs, maxRetryAfterMs: config.resilience.maxRetryAfterMs, retryBudget: config.resilience.retryBudget }), maxRetries: config.model.maxRetries, timeoutMs: config.model.timeoutMs, ...(config.resilience.breaker ? { breaker: definedOnly(config.resilience.breaker) } : {}) },
+      pricing: priceTableFrom(config.pricing),
       ...(endpoint ? { endpoint } : {}),
       ...(values.thread ? { threadId: values.thread } : {}),
       ...(stepLimit ? { stepLimit } : {}),
