@@ -59,6 +59,14 @@ export type { CallContext, PolicyHooks, ResilienceOptions } from "./resilience/m
 export { classifyFailure, retryAfterOf } from "./resilience/classify.ts";
 export type { FailureClass } from "./resilience/classify.ts";
 
+export { RateLimiter, TokenBucket, QuotaExceededError, RateLimitTimeoutError, parseResetDuration } from "./resilience/rate-limit/index.ts";
+export type { LimitSpec, Priority, QuotaSpec, RateLimitSnapshot } from "./resilience/rate-limit/index.ts";
+export type { RunRateLimit } from "./runtime/context.ts";
+export { CachedEmbeddings, MemoryCacheStore, RedisCacheStore, SqliteCacheStore, canonicalHash, createCacheStore, embeddingKey, modelRequestKey } from "./resilience/cache/index.ts";
+export type { CacheStore, ResponseCache } from "./resilience/cache/index.ts";
+export { DEFAULT_PRICES, DEFAULT_PRICE_TABLE, costOf, priceOf, priceTableFrom } from "./resilience/pricing.ts";
+export type { ModelPrice, PriceTable } from "./resilience/pricing.ts";
+
 // Budgets
 export { BudgetExceededError, budgetExceeded, isBudgetExceeded } from "./runtime/budget.ts";
 export type { RunBudget } from "./runtime/budget.ts";

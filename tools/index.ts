@@ -19,7 +19,7 @@ export { BUNDLED_CORPUS, buildIndex, corpusIndex, createRetrieveTool } from "./r
  * `check_support`, the calculator, and `read_file` confined to the workspace.
  */
 export function standardTools({ config, cwd }: GraphBuildContext) {
-  const { embeddings } = createEmbeddings(config);
+  const { embeddings } = createEmbeddings(config, { cwd });
   const folder = config.corpus ? resolve(cwd, config.corpus) : BUNDLED_CORPUS;
   const workspace = resolve(cwd, config.workspace);
   // A wrong folder is a configuration mistake: say so before the run, not as a tool error mid-run.

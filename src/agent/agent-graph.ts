@@ -6,6 +6,7 @@ import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { z } from "zod";
 import { DefinitionError, MaxStepsExceededError, OutputValidationError } from "../errors.ts";
 import { AGENT_METADATA_KEY, observeModelCall } from "../models/observe.ts";
+import { OfflineChatModel } from "../models/offline/chat-model.ts";
 import { defaultModel, describeModel } from "../models/resolve.ts";
 import { isBudgetExceeded } from "../runtime/budget.ts";
 import { runContext } from "../runtime/context.ts";
@@ -46,7 +47,9 @@ export function createAgentGraph<O extends z.ZodType | undefined>(agent: Agent<O
     const messages = [new SystemMessage(agent.instructions), ...state.messages];
     let response;
     try {
-      response = await observeModelCall(config, labelFor(model, config, messages.length), (signal) => bound.invoke(messages, signal ? { ...config, signal } : config));
+      const base = labelFor(model, config, messages.length);
+      const label = { ...base, request: { ...base.request, messages, tools: agent.tools } };
+      response = await observeModelCall(config, label, (signal) => bound.invoke(messages, signal ? { ...config, signal } : config));
     } catch (error) {
       // A refused call ends the loop, but what the agent gathered so far goes with the error.
       if (isBudgetExceeded(error)) error.partialState ??= { messages: state.messages, steps: state.steps };
@@ -98,7 +101,10 @@ function modelFor(agent: Agent<z.ZodType | undefined>, config: LangGraphRunnable
 function labelFor(model: BaseChatModel, config: LangGraphRunnableConfig, messageCount: number) {
   const context = runContext(config);
   const info = context.model === model && context.modelInfo ? context.modelInfo : describeModel(model);
-  return { model: info.name, provider: info.provider, messageCount };
+  // The offline model is deterministic; a provider model samples unless its temperature is 0.
+  const temperature = (model as { temperature?: unknown }).temperature;
+  const sampling = !info.offline && !(model instanceof OfflineChatModel) && temperature !== 0;
+  return { model: info.name, provider: info.provider, messageCount, sampling, request: { messages: [] as unknown[], parameters: { temperature: temperature ?? null } } };
 }
 
 function bindTools(model: BaseChatModel, agent: Agent<z.ZodType | undefined>) {
@@ -121,7 +127,9 @@ async function structuredAnswer(agent: Agent<z.ZodType | undefined>, messages: B
   const conversation: BaseMessage[] = [new SystemMessage(agent.instructions), ...messages];
   let problem = "";
   for (let attempt = 1; attempt <= STRUCTURED_ATTEMPTS; attempt++) {
-    const result = (await observeModelCall(config, labelFor(model, config, conversation.length), (signal) => structured.invoke(conversation, signal ? { ...config, signal } : config))) as { parsed?: unknown; parsingError?: unknown } | undefined;
+    const base = labelFor(model, config, conversation.length);
+    const label = { ...base, request: { messages: conversation, parameters: { ...base.request.parameters, structuredOutput: FINAL_ANSWER_TOOL, schema: z.toJSONSchema(schema, { unrepresentable: "any" }) } } };
+    const result = (await observeModelCall(config, label, (signal) => structured.invoke(conversation, signal ? { ...config, signal } : config))) as { parsed?: unknown; parsingError?: unknown } | undefined;
     const candidate = result && "parsed" in result ? result.parsed : result;
     const checked = schema.safeParse(candidate);
     if (checked.success) return checked.data;

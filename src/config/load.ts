@@ -44,6 +44,8 @@ export const ENV_BINDINGS: Record<string, EnvBinding> = {
   CONCLAVE_EMBEDDINGS_BASE_URL: { path: "embeddings.baseUrl", parse: "string" },
   CONCLAVE_GRAPH: { path: "defaultGraph", parse: "string" },
   CONCLAVE_CORPUS: { path: "corpus", parse: "string" },
+  CONCLAVE_CACHE: { path: "cache.backend", parse: "string" },
+  REDIS_URL: { path: "cache.redisUrl", parse: "string" },
   CONCLAVE_WORKSPACE: { path: "workspace", parse: "string" },
 };
 
@@ -137,7 +139,7 @@ function* flatten(value: Record<string, unknown>, prefix: string[] = []): Genera
   }
 }
 
-const MAPS = new Set(["graphs", "pricing.models"]);
+const MAPS = new Set(["graphs", "pricing.models", "rateLimits", "quotas"]);
 
 function set(target: Record<string, unknown>, sources: Record<string, ConfigSource>, path: string | string[], value: unknown, source: ConfigSource): void {
   const keys = typeof path === "string" ? path.split(".") : path;

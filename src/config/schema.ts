@@ -49,6 +49,21 @@ export const ResilienceConfigSchema = z.strictObject({
   breaker: z.strictObject({ failureThreshold: z.number().int().positive().optional(), cooldownMs: z.number().int().positive().optional() }).optional(),
 });
 
+/** The response and embedding cache. Off by default; `redis` reads REDIS_URL. */
+export const CacheConfigSchema = z.strictObject({
+  backend: z.enum(["off", "memory", "sqlite", "redis"]).default("off"),
+  ttlMs: z.number().int().positive().optional(),
+  /** Also cache model calls that sample (temperature above zero). */
+  cacheSampling: z.boolean().default(false),
+  /** SQLite file (default `.conclave/cache.sqlite`). */
+  path: z.string().min(1).optional(),
+  redisUrl: z.string().min(1).optional(),
+});
+
+/** Requests and tokens per minute for a rate-limit key ("model:openai:gpt-4o-mini", "model:*", "user:alice"). */
+const LimitSchema = z.strictObject({ requestsPerMinute: z.number().positive().optional(), tokensPerMinute: z.number().positive().optional() });
+const QuotaSchema = z.strictObject({ requests: z.number().int().min(0).optional(), tokens: z.number().int().min(0).optional() });
+
 /** The whole configuration, as read from `conclave.config.json` / `.ts`, environment and flags. */
 export const ConfigSchema = z.strictObject({
   model: ModelConfigSchema.default(ModelConfigSchema.parse({})),
@@ -65,6 +80,11 @@ export const ConfigSchema = z.strictObject({
   workspace: z.string().min(1).default("."),
   pricing: PricingConfigSchema.default(PricingConfigSchema.parse({})),
   resilience: ResilienceConfigSchema.default({}),
+  cache: CacheConfigSchema.default(CacheConfigSchema.parse({})),
+  /** Token buckets by key; `model:<provider>:<name>` keys (or `model:*`) limit each model. */
+  rateLimits: z.record(z.string().min(1), LimitSchema).default({}),
+  /** Hard caps per key for the life of the process (a service's per-key quotas). */
+  quotas: z.record(z.string().min(1), QuotaSchema).default({}),
 });
 
 export type ConclaveConfig = z.output<typeof ConfigSchema>;

@@ -72,8 +72,12 @@ export interface LlmCallEndEvent extends EventBase {
   task?: string;
   latencyMs: number;
   usage: TokenUsage;
-  /** What the call cost in USD, from the run's price table. */
+  /** What the call cost in USD, from the run's price table (0 when answered from the cache). */
   costUsd: number;
+  /** Answered from the response cache, without calling the model. */
+  cached?: boolean;
+  /** What a cached answer would have cost. */
+  savedCostUsd?: number;
   toolCalls: Array<{ name: string; args: unknown }>;
   /** The answer text (truncated to 500 characters). */
   text: string;
@@ -181,8 +185,11 @@ export interface RunUsage extends TokenUsage {
   toolCalls: number;
   /** What the run's model calls cost in USD. */
   costUsd: number;
-  /** Model requests retried; HTTP calls = modelCalls + retries. */
+  /** Model requests retried; HTTP calls = modelCalls - cachedCalls + retries. */
   retries: number;
+  /** Model calls answered from the response cache, and what they would have cost. */
+  cachedCalls: number;
+  savedCostUsd: number;
   /** Model calls, tokens and cost of each named agent. */
   byAgent: Record<string, TokenUsage & { modelCalls: number; costUsd: number }>;
 }

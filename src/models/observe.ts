@@ -4,6 +4,8 @@ import type { BaseMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { TokenUsage } from "../events/types.ts";
 import { DEFAULT_RESILIENCE, callWithResilience } from "../resilience/model-policy.ts";
+import { modelRequestKey } from "../resilience/cache/keys.ts";
+import { fromStored, toStored } from "../resilience/cache/response-cache.ts";
 import { DEFAULT_PRICE_TABLE, costOf, priceOf } from "../resilience/pricing.ts";
 import { reserveModelCall } from "../runtime/budget.ts";
 import type { ConclaveContext } from "../runtime/context.ts";
@@ -22,6 +24,10 @@ export interface ModelCallLabel {
   provider?: string;
   /** How many messages are sent. */
   messageCount: number;
+  /** What is sent, when the call may be answered from the response cache. */
+  request?: { messages: readonly unknown[]; tools?: readonly unknown[]; parameters?: Record<string, unknown> };
+  /** Whether the call samples (temperature above zero): such calls are cached only when asked. */
+  sampling?: boolean;
 }
 
 /**
@@ -37,8 +43,9 @@ export async function observeModelCall<T>(config: LangGraphRunnableConfig | unde
   const release = reserveModelCall(config);
   const where = whereOf(config);
   const agent = where.agent ? { agent: where.agent } : {};
+  const limited = (signal: AbortSignal) => (context.rateLimit ? callWithinRateLimit(context.rateLimit, label, signal, () => call(signal)) : call(signal));
   const resilient = () =>
-    callWithResilience((signal) => call(signal), {
+    callWithResilience(limited, {
       key: `${label.provider ?? "model"}:${label.model}`,
       options: context.resilience?.options ?? DEFAULT_RESILIENCE,
       ...(config?.signal ? { signal: config.signal } : {}),
@@ -49,9 +56,14 @@ export async function observeModelCall<T>(config: LangGraphRunnableConfig | unde
         onBreaker: (change) => events?.emit({ type: "breaker", ...change }),
       },
     });
+  const cacheKey = cacheKeyFor(context, label);
+  const cached = cacheKey ? await readCache(context, cacheKey) : undefined;
   if (!events) {
     try {
-      return await resilient();
+      if (cached !== undefined) return cached as T;
+      const output = await resilient();
+      if (cacheKey) await writeCache(context, cacheKey, output);
+      return output;
     } catch (error) {
       throw markModelCallError(error);
     } finally {
@@ -62,17 +74,21 @@ export async function observeModelCall<T>(config: LangGraphRunnableConfig | unde
   const startedAt = Date.now();
   events.emit({ type: "llm-call-start", callId, model: label.model, messageCount: label.messageCount, ...where });
   try {
-    const output = await resilient();
+    const output = cached !== undefined ? (cached as T) : await resilient();
     const message = messageOf(output);
     const ai = message && (AIMessage.isInstance(message) || AIMessageChunk.isInstance(message)) ? (message as AIMessage) : undefined;
     const usage = usageOf(ai);
+    const cost = priceCall(context, label.model, usage);
+    if (cacheKey && cached === undefined) await writeCache(context, cacheKey, output);
     events.emit({
       type: "llm-call-end",
       callId,
       model: label.model,
       latencyMs: Date.now() - startedAt,
-      usage,
-      costUsd: priceCall(context, label.model, usage),
+      // A cached answer costs nothing now; what it would have cost is reported as saved.
+      usage: cached !== undefined ? NO_USAGE : usage,
+      costUsd: cached !== undefined ? 0 : cost,
+      ...(cached !== undefined ? { cached: true, savedCostUsd: cost } : {}),
       toolCalls: (ai?.tool_calls ?? []).map((toolCall) => ({ name: toolCall.name, args: toolCall.args })),
       text: (ai?.text ?? "").slice(0, 500),
       ...where,
@@ -84,6 +100,56 @@ export async function observeModelCall<T>(config: LangGraphRunnableConfig | unde
     throw error;
   } finally {
     release();
+  }
+}
+
+/**
+ * Waits for room in the run's rate limits (the model's bucket, and e.g. the user's), one request and
+ * an estimate of the tokens; then corrects the token count with what the call used, and lets a
+ * 429's rate-limit headers lower the model's bucket.
+ */
+async function callWithinRateLimit<T>(rate: NonNullable<ConclaveContext["rateLimit"]>, label: ModelCallLabel, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+  const modelKey = `model:${label.provider ?? "model"}:${label.model}`;
+  const keys = [modelKey, ...(rate.keys ?? [])];
+  const estimate = Math.ceil(JSON.stringify(label.request?.messages ?? []).length / 4) + 256;
+  await rate.limiter.acquire({ keys, tokens: estimate, ...(rate.priority ? { priority: rate.priority } : {}), ...(rate.deadlineMs ? { deadlineMs: rate.deadlineMs } : {}), signal });
+  try {
+    const output = await call();
+    const used = (asMessage(output) as AIMessage | undefined)?.usage_metadata?.total_tokens;
+    rate.limiter.settle(keys, used ?? estimate, estimate);
+    return output;
+  } catch (error) {
+    const headers = (error as { headers?: Record<string, string | undefined> | Headers }).headers;
+    if (headers) rate.limiter.observeHeaders(modelKey, headers);
+    throw error;
+  }
+}
+
+/** The cache key of a call, or nothing when the run has no cache or the call must not be cached. */
+function cacheKeyFor(context: ConclaveContext, label: ModelCallLabel): string | undefined {
+  const cache = context.cache;
+  if (!cache || !label.request || (label.sampling && !cache.cacheSampling)) return undefined;
+  return modelRequestKey({ provider: label.provider ?? "model", model: label.model, messages: label.request.messages, ...(label.request.tools ? { tools: label.request.tools } : {}), ...(label.request.parameters ? { parameters: label.request.parameters } : {}) });
+}
+
+/** A cache that fails is a cache miss, never a failed call (and a warning). */
+async function readCache(context: ConclaveContext, key: string): Promise<unknown> {
+  try {
+    const stored = await context.cache!.store.get<Parameters<typeof fromStored>[0]>(key);
+    return stored === undefined ? undefined : fromStored(stored);
+  } catch (error) {
+    context.events?.emit({ type: "warning", message: `The response cache could not be read (${(error as Error).message}); calling the model instead.` });
+    return undefined;
+  }
+}
+
+async function writeCache(context: ConclaveContext, key: string, output: unknown): Promise<void> {
+  const stored = toStored(output);
+  if (!stored) return;
+  try {
+    await context.cache!.store.set(key, stored, context.cache!.ttlMs);
+  } catch (error) {
+    context.events?.emit({ type: "warning", message: `The response cache could not be written (${(error as Error).message}).` });
   }
 }
 

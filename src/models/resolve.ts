@@ -3,6 +3,8 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import type { ConclaveConfig, EmbeddingsConfig, ModelConfig } from "../config/schema.ts";
 import { configFromEnvironment } from "../config/load.ts";
 import type { ModelInfo } from "../events/types.ts";
+import { CachedEmbeddings } from "../resilience/cache/cached-embeddings.ts";
+import { createCacheStore } from "../resilience/cache/create-store.ts";
 import { OFFLINE_MODEL_NAME, OfflineChatModel } from "./offline/chat-model.ts";
 import { OFFLINE_EMBEDDINGS_NAME, OfflineEmbeddings } from "./offline/embeddings.ts";
 import { DEFAULT_OPENAI_EMBEDDINGS, DEFAULT_OPENAI_MODEL, createOpenAIChatModel, createOpenAIEmbeddings } from "./openai.ts";
@@ -33,13 +35,19 @@ export function createChatModel(config: ModelConfig): ResolvedModel {
  * so pointing the chat model somewhere must not silently move retrieval there too. With
  * provider `openai`, the chat model's endpoint and key are the fallback.
  */
-export function createEmbeddings(config: Pick<ConclaveConfig, "embeddings" | "model">): { embeddings: Embeddings; info: ModelInfo } {
+export function createEmbeddings(config: Pick<ConclaveConfig, "embeddings" | "model"> & { cache?: ConclaveConfig["cache"] }, options: { cwd?: string } = {}): { embeddings: Embeddings; info: ModelInfo } {
   const settings: EmbeddingsConfig = config.embeddings;
   const provider = embeddingsProvider(settings);
-  if (provider === "offline") {
-    return { embeddings: new OfflineEmbeddings(settings.dimensions ? { dimensions: settings.dimensions } : {}), info: { provider: "offline", name: OFFLINE_EMBEDDINGS_NAME, offline: true } };
-  }
-  return { embeddings: createOpenAIEmbeddings(settings, config.model), info: { provider: "openai-compatible", name: settings.name ?? DEFAULT_OPENAI_EMBEDDINGS, offline: false } };
+  const built =
+    provider === "offline"
+      ? { embeddings: new OfflineEmbeddings(settings.dimensions ? { dimensions: settings.dimensions } : {}) as Embeddings, info: { provider: "offline", name: OFFLINE_EMBEDDINGS_NAME, offline: true } }
+      : { embeddings: createOpenAIEmbeddings(settings, config.model) as Embeddings, info: { provider: "openai-compatible", name: settings.name ?? DEFAULT_OPENAI_EMBEDDINGS, offline: false } };
+  // Offline embeddings are cheaper to compute than to look up; provider embeddings are worth caching.
+  const cache = config.cache;
+  if (!cache || cache.backend === "off" || built.info.offline) return built;
+  const store = createCacheStore({ backend: cache.backend, ...(cache.ttlMs ? { ttlMs: cache.ttlMs } : {}), ...(cache.path ? { path: cache.path } : {}), ...(cache.redisUrl ? { redisUrl: cache.redisUrl } : {}), ...(options.cwd ? { cwd: options.cwd } : {}) });
+  const identity = { provider: built.info.provider, model: built.info.name, ...(settings.dimensions ? { dimensions: settings.dimensions } : {}) };
+  return { embeddings: new CachedEmbeddings(built.embeddings, store, identity, cache.ttlMs), info: built.info };
 }
 
 /** Where `auto` embeddings go: an OpenAI-compatible endpoint only when embeddings are configured themselves. */

@@ -17,6 +17,8 @@ const CONNECTION_CODES = /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|ENOT
  * model) and everything else are not — retrying them only repeats the failure.
  */
 export function classifyFailure(error: unknown): FailureClass {
+  // Conclave's own refusals (budget, rate-limit deadline, quota) are decisions, not faults.
+  if (isConclaveRefusal(error)) return { retryable: false, reason: String((error as { code: string }).code).toLowerCase().replace(/_/g, "-") };
   const status = statusOf(error);
   const retryAfterMs = retryAfterOf(error);
   const text = `${(error as { name?: string })?.name ?? ""} ${(error as { message?: string })?.message ?? ""} ${codeOf(error) ?? ""}`;
@@ -29,6 +31,11 @@ export function classifyFailure(error: unknown): FailureClass {
   if (/TimeoutError|APIConnectionTimeoutError|timed out|timeout/i.test(text)) return { retryable: true, reason: "timeout" };
   if (/APIConnectionError/.test(text) || CONNECTION_CODES.test(text)) return { retryable: true, reason: "connection" };
   return { retryable: false, reason: "error" };
+}
+
+function isConclaveRefusal(error: unknown): boolean {
+  const value = error as { code?: unknown; category?: unknown } | undefined;
+  return typeof value?.code === "string" && typeof value.category === "string";
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -3,6 +3,8 @@ import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { RunEventSink } from "../events/emitter.ts";
 import type { EventPayload, ModelInfo, RunUsage } from "../events/types.ts";
 import type { ResilienceOptions } from "../resilience/model-policy.ts";
+import type { ResponseCache } from "../resilience/cache/response-cache.ts";
+import type { Priority, RateLimiter } from "../resilience/rate-limit/index.ts";
 import type { PriceTable } from "../resilience/pricing.ts";
 import type { RunBudget } from "./budget.ts";
 
@@ -31,6 +33,21 @@ export interface ConclaveContext {
   startedAt?: number;
   /** Models already warned about as unpriced in this run. */
   warned?: Set<string>;
+  /** The response cache, when the run has one. */
+  cache?: ResponseCache;
+  /** Rate limits every model request waits for, and this run's extra keys (user, API key) and priority. */
+  rateLimit?: RunRateLimit;
+}
+
+/** How a run's model requests are rate-limited. */
+export interface RunRateLimit {
+  /** Usually one limiter per process, shared by every run (it holds the buckets). */
+  limiter: RateLimiter;
+  /** Keys besides the model's own, e.g. "user:alice" or "key:ab12". */
+  keys?: string[];
+  priority?: Priority;
+  /** Longest a request may wait for room before failing with RateLimitTimeoutError. */
+  deadlineMs?: number;
 }
 
 /** Reports an event (a decision, a round's end, …) to the current run; does nothing outside `run()`. */

@@ -10,11 +10,12 @@ import type { ConclaveEvent, ModelInfo, RunUsage, TokenUsage } from "../events/t
 import { DEFAULT_RESILIENCE } from "../resilience/model-policy.ts";
 import { DEFAULT_PRICE_TABLE } from "../resilience/pricing.ts";
 import type { PriceTable } from "../resilience/pricing.ts";
+import type { ResponseCache } from "../resilience/cache/response-cache.ts";
 import type { ResilienceOptions } from "../resilience/model-policy.ts";
 import type { RunBudget } from "./budget.ts";
 import { defaultModel, describeModel } from "../models/resolve.ts";
 import { AsyncQueue } from "./async-queue.ts";
-import type { ConclaveContext } from "./context.ts";
+import type { ConclaveContext, RunRateLimit } from "./context.ts";
 import { toConclaveError } from "./errors.ts";
 import { stepBudgetOf } from "./step-budget.ts";
 
@@ -53,6 +54,10 @@ export interface RunOptions {
   config?: RunnableConfig;
   /** How model calls are retried, timed out and broken off (defaults: `DEFAULT_RESILIENCE`). */
   resilience?: Partial<Omit<ResilienceOptions, "breaker">> & { breaker?: Partial<ResilienceOptions["breaker"]> };
+  /** Rate limits (token buckets per model and per user or key, with priorities) for this run's model requests. */
+  rateLimit?: RunRateLimit;
+  /** Answer repeated model requests from this cache (calls that sample only when it says so). */
+  cache?: ResponseCache;
   /** Prices per model for cost accounting and cost caps (default: `DEFAULT_PRICE_TABLE`). */
   pricing?: PriceTable;
   /** Caps on model calls, tokens, cost and wall time for the whole run; calls past them raise BudgetExceededError. */
@@ -118,7 +123,7 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
   const model = options.model ?? defaultModel();
   const modelInfo = options.modelInfo ?? describeModel(model);
   const stepLimit = options.stepLimit ?? stepBudgetOf(graph) ?? DEFAULT_STEP_LIMIT;
-  const usage: RunUsage = { modelCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0, retries: 0, byAgent: {} };
+  const usage: RunUsage = { modelCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0, retries: 0, cachedCalls: 0, savedCostUsd: 0, byAgent: {} };
   const sink = countingSink(createEventSink(options.events ?? new RunEvents(), runId, threadId), usage);
   const startedAt = Date.now();
   const graphName = options.graphName ?? (graph as { name?: string }).name ?? "graph";
@@ -133,6 +138,8 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
     inFlight: { modelCalls: 0 },
     resilience: { options: resilience, retryBudget: { remaining: resilience.retryBudget } },
     pricing: options.pricing ?? DEFAULT_PRICE_TABLE,
+    ...(options.cache ? { cache: options.cache } : {}),
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     startedAt,
     ...(options.budget ? { budget: options.budget } : {}),
   };
@@ -175,6 +182,10 @@ function countingSink(sink: RunEventSink, usage: RunUsage): RunEventSink {
     emit(payload) {
       if (payload.type === "llm-call-end") {
         add(usage, payload.usage, payload.costUsd);
+        if (payload.cached) {
+          usage.cachedCalls += 1;
+          usage.savedCostUsd += payload.savedCostUsd ?? 0;
+        }
         if (payload.agent) add((usage.byAgent[payload.agent] ??= { modelCalls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0 }), payload.usage, payload.costUsd);
       } else if (payload.type === "tool-call-end") {
         usage.toolCalls += 1;

@@ -5,7 +5,11 @@ import { RunEvents } from "../../events/emitter.ts";
 import { loadGraph, readRegistry } from "../../graph/registry.ts";
 import { createChatModel } from "../../models/resolve.ts";
 import { run } from "../../runtime/run.ts";
+import type { ConclaveConfig } from "../../config/schema.ts";
+import { createCacheStore } from "../../resilience/cache/create-store.ts";
+import type { ResponseCache } from "../../resilience/cache/response-cache.ts";
 import { priceTableFrom } from "../../resilience/pricing.ts";
+import { RateLimiter } from "../../resilience/rate-limit/index.ts";
 import { parseCommandArgs, positiveInteger, positiveNumber } from "../args.ts";
 import type { CliIO } from "../output.ts";
 import { attachProgress, modelBanner } from "../progress.ts";
@@ -25,6 +29,7 @@ const RUN_OPTIONS = {
   "max-tokens": { type: "string" },
   "max-cost": { type: "string" },
   "max-time": { type: "string" },
+  cache: { type: "string" },
   json: { type: "boolean" },
   verbose: { type: "boolean" },
   quiet: { type: "boolean" },
@@ -54,7 +59,7 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
     cwd: io.cwd,
     env: io.env,
     ...(values.config ? { file: values.config } : {}),
-    flags: { "model.name": flag(values.model, "model"), "model.provider": flag(values.provider, "provider"), "model.baseUrl": flag(values["base-url"], "base-url"), corpus: flag(values.corpus, "corpus") },
+    flags: { "cache.backend": flag(values.cache, "cache"), "model.name": flag(values.model, "model"), "model.provider": flag(values.provider, "provider"), "model.baseUrl": flag(values["base-url"], "base-url"), corpus: flag(values.corpus, "corpus") },
   });
   const { config } = loaded;
   const graphName = values.graph ?? config.defaultGraph ?? readRegistry(config, loaded.cwd)[0]?.name ?? "";
@@ -64,6 +69,7 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
 
   // Build before printing anything, so a configuration problem is the only line on stderr.
   const graph = definition.build({ config, cwd: loaded.cwd, options });
+  const cache = openCache(config, loaded.cwd);
   const events = new RunEvents();
   const progress = values.quiet ? undefined : attachProgress(events, io.stderr, { verbose: values.verbose ?? false });
   if (!values.quiet) io.stderr(`${modelBanner(info, endpoint)}\n`);
@@ -77,6 +83,8 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
       timeoutMs: config.model.timeoutMs,
       resilience: { ...definedOnly({ baseDelayMs: config.resilience.baseDelayMs, maxDelayMs: config.resilience.maxDelayMs, maxRetryAfterMs: config.resilience.maxRetryAfterMs, retryBudget: config.resilience.retryBudget }), maxRetries: config.model.maxRetries, timeoutMs: config.model.timeoutMs, ...(config.resilience.breaker ? { breaker: definedOnly(config.resilience.breaker) } : {}) },
       pricing: priceTableFrom(config.pricing),
+      ...(cache ? { cache } : {}),
+      ...(Object.keys(config.rateLimits).length || Object.keys(config.quotas).length ? { rateLimit: { limiter: new RateLimiter({ limits: config.rateLimits, quotas: config.quotas }) } } : {}),
       ...(endpoint ? { endpoint } : {}),
       ...(values.thread ? { threadId: values.thread } : {}),
       ...(stepLimit ? { stepLimit } : {}),
@@ -92,5 +100,14 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
     return 0;
   } finally {
     progress?.();
+    await cache?.store.close();
   }
+}
+
+/** The response cache the configuration asks for, if any. */
+function openCache(config: ConclaveConfig, cwd: string): ResponseCache | undefined {
+  const settings = config.cache;
+  if (settings.backend === "off") return undefined;
+  const store = createCacheStore({ backend: settings.backend, cwd, ...(settings.ttlMs ? { ttlMs: settings.ttlMs } : {}), ...(settings.path ? { path: settings.path } : {}), ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}) });
+  return { store, ...(settings.ttlMs ? { ttlMs: settings.ttlMs } : {}), cacheSampling: settings.cacheSampling };
 }

@@ -10,3 +10,6 @@ export { createCacheStore, CacheStoreConfigSchema } from "./create-store.ts";
 export type { CacheStoreConfig } from "./create-store.ts";
 export { canonicalHash, embeddingKey, modelRequestKey } from "./keys.ts";
 export type { EmbeddingKeyInput, ModelRequestKeyInput } from "./keys.ts";
+export { fromStored, toStored } from "./response-cache.ts";
+export type { ResponseCache } from "./response-cache.ts";
+export { CachedEmbeddings } from "./cached-embeddings.ts";

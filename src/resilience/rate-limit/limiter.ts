@@ -3,53 +3,17 @@ import type { LimitKind } from "./errors.ts";
 import { RateLimitTimeoutError } from "./errors.ts";
 import { KeyTable, readHeader } from "./keys.ts";
 import { QuotaLedger } from "./quotas.ts";
-import type { QuotaSpec } from "./quotas.ts";
 import { TokenBucket, parseResetDuration } from "./token-bucket.ts";
+import type { AcquireRequest, BucketView, LimitSpec, Priority, RateLimitSnapshot, RateLimiterOptions } from "./types.ts";
 
-export type Priority = "high" | "normal" | "batch";
-
-/** Limits for one key, or for every key under a prefix pattern ("model:*" gives each model its own). */
-export interface LimitSpec {
-  requestsPerMinute?: number;
-  tokensPerMinute?: number;
-}
-
-export interface AcquireRequest {
-  /** Every key the call counts against, e.g. ["model:openai:gpt-4o-mini", "user:alice"]. */
-  keys: string[];
-  /** Estimated tokens of the call; corrected afterwards with `settle`. */
-  tokens?: number;
-  /** "high" goes before "normal" before "batch"; first come, first served within one. Default "normal". */
-  priority?: Priority;
-  /** Longest wait accepted, from now. Default 60 000 ms. */
-  deadlineMs?: number;
-  signal?: AbortSignal;
-}
-
-export interface RateLimiterOptions {
-  /** Key or key prefix ("model:*") → its limits. Keys that match nothing are unlimited. */
-  limits: Record<string, LimitSpec>;
-  now?: () => number;
-  /** Key or key prefix → hard caps for the limiter's life. */
-  quotas?: Record<string, QuotaSpec>;
-}
-
-export interface BucketView {
-  /** Whole units that could be taken now (negative while a call's overrun is being paid back). */
-  available: number;
-  capacity: number;
-}
-
-export interface RateLimitSnapshot {
-  key: string;
-  requests?: BucketView;
-  tokens?: BucketView;
-}
+export type { AcquireRequest, BucketView, LimitSpec, Priority, RateLimitSnapshot, RateLimiterOptions } from "./types.ts";
 
 const RANK: Record<Priority, number> = { high: 0, normal: 1, batch: 2 };
 const DEFAULT_DEADLINE_MS = 60_000;
 /** setTimeout fires at once for delays beyond 2^31-1 ms, which would turn a long wait into a busy loop. */
 const MAX_TIMER_MS = 2_147_483_647;
+/** Projections are float sums; a sub-microsecond difference must not refuse a caller or block a backfill. */
+const TOLERANCE_MS = 1e-6;
 
 interface Need {
   key: string;
@@ -80,9 +44,9 @@ interface KeyBuckets {
 
 /**
  * Request and token rate limits per key (model, user, tenant, …) with one fair queue. A call waits
- * until every one of its keys has room, behind earlier calls that share a key with it (first come,
- * first served within a priority) but not behind calls on other keys. One timer, set for the
- * earliest moment a blocked call can go, drives the queue — there is no polling.
+ * until every one of its keys has room. Within a priority it is first come, first served: no later
+ * call takes what an earlier one is waiting for, though it may use room the earlier one does not
+ * need. One timer, set for the earliest moment a blocked call can go, drives the queue; no polling.
  */
 export class RateLimiter {
   private readonly now: () => number;
@@ -113,13 +77,11 @@ export class RateLimiter {
       const { signal } = request;
       if (signal?.aborted) return reject(new RunAbortedError(signal.reason));
       const keys = [...new Set(request.keys)];
-      const tokens = Math.max(0, request.tokens ?? 0);
+      const tokens = request.tokens !== undefined && request.tokens > 0 ? request.tokens : 0;
       const needs = this.needsOf(keys, tokens);
       const deadlineMs = request.deadlineMs ?? DEFAULT_DEADLINE_MS;
       const tooBig = needs.find((need) => need.amount > need.bucket.capacity);
       if (tooBig) return reject(new RateLimitTimeoutError({ ...describe(tooBig), waitMs: Infinity, deadlineMs }));
-      const overQuota = this.quotas.check(keys, tokens);
-      if (overQuota) return reject(overQuota);
       const startedAt = this.now();
       const waiter: Waiter = { keys, tokens, rank: RANK[request.priority ?? "normal"] ?? RANK.normal, needs, startedAt, deadlineAt: startedAt + deadlineMs, deadlineMs, resolve, reject, detach: () => {} };
       if (signal) {
@@ -173,38 +135,47 @@ export class RateLimiter {
   }
 
   /**
-   * Grants every waiter that can go, refuses those that cannot make their deadline, and sets the
-   * one timer for the earliest moment a blocked waiter can go. A waiter's earliest moment counts
-   * the demand queued ahead of it on each bucket and never precedes a blocked waiter ahead of it
-   * on a shared key, so no one overtakes within a key.
+   * Grants every waiter that can go, refuses those over a quota or unable to make their deadline,
+   * and sets the one timer for the earliest moment a blocked waiter can go. Each blocked waiter
+   * reserves its place in its buckets: its projected time counts all demand queued ahead of it.
+   * A later waiter may still go at once when taking its share now does not push back any waiter
+   * ahead of it — so a caller held up by its own user limit does not stall others on the model.
    */
   private pump(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     const now = this.now();
-    const blockedUntil = new Map<string, number>();
     const queuedDemand = new Map<TokenBucket, number>();
+    const reservations = new Map<TokenBucket, Array<{ demand: number; readyAt: number }>>();
     let wakeAt = Infinity;
     for (const waiter of [...this.queue]) {
+      // Checked on every pass, not just on arrival: calls granted meanwhile may have used the quota up.
+      const overQuota = this.quotas.check(waiter.keys, waiter.tokens);
+      if (overQuota) {
+        this.remove(waiter);
+        waiter.reject(overQuota);
+        continue;
+      }
+      const fitsNow = waiter.needs.every(({ bucket, amount }) => bucket.timeToAccrue(amount) === 0 && (reservations.get(bucket) ?? []).every((ahead) => now + bucket.timeToAccrue(ahead.demand + amount) <= ahead.readyAt + TOLERANCE_MS));
       let readyAt = now;
       let cause: Need | undefined;
       for (const need of waiter.needs) {
-        const own = now + need.bucket.timeToAccrue((queuedDemand.get(need.bucket) ?? 0) + need.amount);
-        const at = Math.max(own, blockedUntil.get(need.key) ?? now);
+        const at = now + need.bucket.timeToAccrue((queuedDemand.get(need.bucket) ?? 0) + need.amount);
         if (at > readyAt) [readyAt, cause] = [at, need];
       }
-      if (!cause) {
+      if (fitsNow || !cause) {
         this.grant(waiter, now);
         continue;
       }
-      if (readyAt > waiter.deadlineAt) {
+      if (readyAt > waiter.deadlineAt + TOLERANCE_MS) {
         this.remove(waiter);
         waiter.reject(new RateLimitTimeoutError({ ...describe(cause), waitMs: readyAt - waiter.startedAt, deadlineMs: waiter.deadlineMs }));
         continue;
       }
-      for (const need of waiter.needs) {
-        blockedUntil.set(need.key, Math.max(readyAt, blockedUntil.get(need.key) ?? now));
-        queuedDemand.set(need.bucket, (queuedDemand.get(need.bucket) ?? 0) + need.amount);
+      for (const { bucket, amount } of waiter.needs) {
+        const demand = (queuedDemand.get(bucket) ?? 0) + amount;
+        queuedDemand.set(bucket, demand);
+        reservations.set(bucket, [...(reservations.get(bucket) ?? []), { demand, readyAt }]);
       }
       wakeAt = Math.min(wakeAt, readyAt);
     }
@@ -217,9 +188,6 @@ export class RateLimiter {
 
   private grant(waiter: Waiter, now: number): void {
     this.remove(waiter);
-    // Checked again here: calls granted while this one waited may have used the quota up.
-    const overQuota = this.quotas.check(waiter.keys, waiter.tokens);
-    if (overQuota) return waiter.reject(overQuota);
     for (const need of waiter.needs) need.bucket.take(need.amount);
     this.quotas.record(waiter.keys, waiter.tokens);
     waiter.resolve({ waitedMs: now - waiter.startedAt });

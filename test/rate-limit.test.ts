@@ -1,0 +1,52 @@
+import { HumanMessage } from "@langchain/core/messages";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { RateLimitTimeoutError, RateLimiter, breakers, createAgentGraph, createChatModel, defineAgent, run } from "../src/index.ts";
+import { startFakeOpenAIServer } from "../src/testing/index.ts";
+import type { FakeOpenAIServer } from "../src/testing/index.ts";
+
+let server: FakeOpenAIServer;
+beforeEach(async () => {
+  server = await startFakeOpenAIServer();
+});
+afterEach(async () => {
+  await server.close();
+  breakers.clear();
+});
+
+const graph = createAgentGraph(defineAgent({ name: "limited", instructions: "Answer.", tools: [], maxSteps: 2 }));
+const MODEL_KEY = "model:openai:fake-model";
+
+function model() {
+  return createChatModel({ provider: "openai", name: "fake-model", baseUrl: server.url, apiKey: "k", timeoutMs: 5_000, maxRetries: 0 }).model;
+}
+
+describe("rate limits on model requests", () => {
+  it("waits for room in the model's bucket before sending", async () => {
+    const limiter = new RateLimiter({ limits: { "model:*": { requestsPerMinute: 600 } } });
+    // As if the provider had said: no requests left for 300 ms.
+    limiter.observeHeaders(MODEL_KEY, { "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "300ms" });
+    server.setFallback({ kind: "text", content: "ok" });
+    const started = Date.now();
+    const result = await run(graph, { messages: [new HumanMessage("hi")] }, { model: model(), rateLimit: { limiter } });
+    expect(result.state.messages.at(-1)?.text).toBe("ok");
+    expect(server.requests[0]!.at - started).toBeGreaterThanOrEqual(280);
+  });
+
+  it("lets a 429's rate-limit headers hold the retry back", async () => {
+    const limiter = new RateLimiter({ limits: { "model:*": { requestsPerMinute: 600 } } });
+    server.enqueue({ kind: "error", status: 429, headers: { "retry-after-ms": "10", "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "400ms" } }, { kind: "text", content: "ok" });
+    await run(graph, { messages: [new HumanMessage("hi")] }, { model: model(), rateLimit: { limiter }, resilience: { baseDelayMs: 10 } });
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests[1]!.at - server.requests[0]!.at).toBeGreaterThanOrEqual(380);
+  });
+
+  it("fails clearly instead of waiting past the deadline, and counts a user's key too", async () => {
+    const limiter = new RateLimiter({ limits: { "user:alice": { requestsPerMinute: 1 } } });
+    server.setFallback({ kind: "text", content: "ok" });
+    await run(graph, { messages: [new HumanMessage("first")] }, { model: model(), rateLimit: { limiter, keys: ["user:alice"] } });
+    const error = await run(graph, { messages: [new HumanMessage("second")] }, { model: model(), rateLimit: { limiter, keys: ["user:alice"], deadlineMs: 1_000 } }).catch((caught: unknown) => caught);
+    expect((error as Error).message).toContain("user:alice");
+    expect((error as { cause?: unknown }).cause ?? error).toBeInstanceOf(RateLimitTimeoutError);
+    expect(server.requests).toHaveLength(1);
+  });
+});
