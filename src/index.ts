@@ -67,6 +67,9 @@ export type { CacheStore, ResponseCache } from "./resilience/cache/index.ts";
 export { DEFAULT_PRICES, DEFAULT_PRICE_TABLE, costOf, priceOf, priceTableFrom } from "./resilience/pricing.ts";
 export type { ModelPrice, PriceTable } from "./resilience/pricing.ts";
 
+export { withFallbacks, worthFallingBack } from "./resilience/fallback.ts";
+export type { FallbackChain, FallbackLevel } from "./resilience/fallback.ts";
+
 // Budgets
 export { BudgetExceededError, budgetExceeded, isBudgetExceeded } from "./runtime/budget.ts";
 export type { RunBudget } from "./runtime/budget.ts";

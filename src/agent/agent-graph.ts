@@ -49,7 +49,7 @@ export function createAgentGraph<O extends z.ZodType | undefined>(agent: Agent<O
     try {
       const base = labelFor(model, config, messages.length);
       const label = { ...base, request: { ...base.request, messages, tools: agent.tools } };
-      response = await observeModelCall(config, label, (signal) => bound.invoke(messages, signal ? { ...config, signal } : config));
+      response = await observeModelCall(config, label, (signal, backup) => (backup ? (agent.tools.length ? bindTools(backup, agent) : backup) : bound).invoke(messages, signal ? { ...config, signal } : config));
     } catch (error) {
       // A refused call ends the loop, but what the agent gathered so far goes with the error.
       if (isBudgetExceeded(error)) error.partialState ??= { messages: state.messages, steps: state.steps };
@@ -128,8 +128,8 @@ async function structuredAnswer(agent: Agent<z.ZodType | undefined>, messages: B
   let problem = "";
   for (let attempt = 1; attempt <= STRUCTURED_ATTEMPTS; attempt++) {
     const base = labelFor(model, config, conversation.length);
-    const label = { ...base, request: { messages: conversation, parameters: { ...base.request.parameters, structuredOutput: FINAL_ANSWER_TOOL, schema: z.toJSONSchema(schema, { unrepresentable: "any" }) } } };
-    const result = (await observeModelCall(config, label, (signal) => structured.invoke(conversation, signal ? { ...config, signal } : config))) as { parsed?: unknown; parsingError?: unknown } | undefined;
+    const label = { ...base, structured: true, request: { messages: conversation, parameters: { ...base.request.parameters, structuredOutput: FINAL_ANSWER_TOOL, schema: z.toJSONSchema(schema, { unrepresentable: "any" }) } } };
+    const result = (await observeModelCall(config, label, (signal, backup) => (backup ? backup.withStructuredOutput(schema, { name: FINAL_ANSWER_TOOL, method: "functionCalling", includeRaw: true }) : structured).invoke(conversation, signal ? { ...config, signal } : config))) as { parsed?: unknown; parsingError?: unknown } | undefined;
     const candidate = result && "parsed" in result ? result.parsed : result;
     const checked = schema.safeParse(candidate);
     if (checked.success) return checked.data;

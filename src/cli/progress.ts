@@ -58,6 +58,8 @@ function describe(event: ConclaveEvent, verbose: boolean): string | undefined {
       return `${who(event.agent)} ${event.model} gave up after ${plural(event.attempts, "attempt")}: ${event.reason}${event.status ? ` (${event.status})` : ""}`;
     case "breaker":
       return `⚡ circuit ${event.key}: ${event.previous} → ${event.state}`;
+    case "fallback":
+      return `${who(event.agent)} ${event.from} failed for good (${clip(event.reason, 80)}); falling back to ${event.level === "backup" ? `model ${event.model}` : `the ${event.level}`}`;
     case "warning":
       return `⚠ ${event.message}`;
     case "error":

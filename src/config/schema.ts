@@ -64,6 +64,19 @@ export const CacheConfigSchema = z.strictObject({
 const LimitSchema = z.strictObject({ requestsPerMinute: z.number().positive().optional(), tokensPerMinute: z.number().positive().optional() });
 const QuotaSchema = z.strictObject({ requests: z.number().int().min(0).optional(), tokens: z.number().int().min(0).optional() });
 
+/** What answers when the model fails for good: backup models in order, then the cache, then a template. */
+export const FallbackConfigSchema = z.strictObject({
+  models: z.array(z.strictObject({
+    name: z.string().min(1),
+    /** "offline" makes the built-in model the last resort: it never fails for want of a network. */
+    provider: z.enum(["openai", "offline"]).default("openai"),
+    baseUrl: z.url().optional(),
+    apiKey: z.string().min(1).optional(),
+  })).default([]),
+  useCache: z.boolean().default(false),
+  template: z.string().min(1).optional(),
+});
+
 /** The whole configuration, as read from `conclave.config.json` / `.ts`, environment and flags. */
 export const ConfigSchema = z.strictObject({
   model: ModelConfigSchema.default(ModelConfigSchema.parse({})),
@@ -83,6 +96,7 @@ export const ConfigSchema = z.strictObject({
   cache: CacheConfigSchema.default(CacheConfigSchema.parse({})),
   /** Token buckets by key; `model:<provider>:<name>` keys (or `model:*`) limit each model. */
   rateLimits: z.record(z.string().min(1), LimitSchema).default({}),
+  fallback: FallbackConfigSchema.default(FallbackConfigSchema.parse({})),
   /** Hard caps per key for the life of the process (a service's per-key quotas). */
   quotas: z.record(z.string().min(1), QuotaSchema).default({}),
 });

@@ -78,6 +78,8 @@ export interface LlmCallEndEvent extends EventBase {
   cached?: boolean;
   /** What a cached answer would have cost. */
   savedCostUsd?: number;
+  /** Which fallback level answered, when not the primary model. */
+  answeredBy?: "backup" | "cache" | "template";
   toolCalls: Array<{ name: string; args: unknown }>;
   /** The answer text (truncated to 500 characters). */
   text: string;
@@ -165,6 +167,18 @@ export interface GiveUpEvent extends EventBase {
   agent?: string;
 }
 
+/** A model failed for good and the fallback chain moved on to the next level. */
+export interface FallbackEvent extends EventBase {
+  type: "fallback";
+  /** The model that failed. */
+  from: string;
+  level: "backup" | "cache" | "template" | "primary";
+  /** The backup model tried, for level "backup". */
+  model?: string;
+  reason: string;
+  agent?: string;
+}
+
 /** A provider+model circuit breaker changed state. */
 export interface BreakerEvent extends EventBase {
   type: "breaker";
@@ -211,6 +225,7 @@ export type ConclaveEvent =
   | RetryEvent
   | GiveUpEvent
   | BreakerEvent
+  | FallbackEvent
   | WarningEvent;
 
 export type ConclaveEventType = ConclaveEvent["type"];

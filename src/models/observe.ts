@@ -4,7 +4,11 @@ import type { BaseMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { TokenUsage } from "../events/types.ts";
 import { DEFAULT_RESILIENCE, callWithResilience } from "../resilience/model-policy.ts";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { ModelInfo } from "../events/types.ts";
 import { modelRequestKey } from "../resilience/cache/keys.ts";
+import { withFallbacks } from "../resilience/fallback.ts";
+import type { FallbackLevel } from "../resilience/fallback.ts";
 import { fromStored, toStored } from "../resilience/cache/response-cache.ts";
 import { DEFAULT_PRICE_TABLE, costOf, priceOf } from "../resilience/pricing.ts";
 import { reserveModelCall } from "../runtime/budget.ts";
@@ -28,6 +32,8 @@ export interface ModelCallLabel {
   request?: { messages: readonly unknown[]; tools?: readonly unknown[]; parameters?: Record<string, unknown> };
   /** Whether the call samples (temperature above zero): such calls are cached only when asked. */
   sampling?: boolean;
+  /** A structured-output call: a template answer cannot stand in for it. */
+  structured?: boolean;
 }
 
 /**
@@ -37,32 +43,43 @@ export interface ModelCallLabel {
  * events. Call it from your own nodes too, passing the attempt's signal on:
  * `observeModelCall(config, label, (signal) => model.invoke(messages, { ...config, signal }))`.
  */
-export async function observeModelCall<T>(config: LangGraphRunnableConfig | undefined, label: ModelCallLabel, call: (signal?: AbortSignal) => Promise<T>, messageOf: (output: T) => BaseMessage | undefined = asMessage): Promise<T> {
+export async function observeModelCall<T>(config: LangGraphRunnableConfig | undefined, label: ModelCallLabel, call: (signal?: AbortSignal, backup?: BaseChatModel) => Promise<T>, messageOf: (output: T) => BaseMessage | undefined = asMessage): Promise<T> {
   const context = runContext(config);
   const events = context.events;
   const release = reserveModelCall(config);
   const where = whereOf(config);
   const agent = where.agent ? { agent: where.agent } : {};
-  const limited = (signal: AbortSignal) => (context.rateLimit ? callWithinRateLimit(context.rateLimit, label, signal, () => call(signal)) : call(signal));
-  const resilient = () =>
-    callWithResilience(limited, {
-      key: `${label.provider ?? "model"}:${label.model}`,
+  // One model's attempt: rate limit → retries → breaker → timeout.
+  const attempt = (backup?: { model: BaseChatModel; info: ModelInfo }) => {
+    const target = backup ? { ...label, model: backup.info.name, provider: backup.info.provider } : label;
+    const limited = (signal: AbortSignal) => (context.rateLimit ? callWithinRateLimit(context.rateLimit, target, signal, () => call(signal, backup?.model)) : call(signal, backup?.model));
+    return callWithResilience(limited, {
+      key: `${target.provider ?? "model"}:${target.model}`,
       options: context.resilience?.options ?? DEFAULT_RESILIENCE,
       ...(config?.signal ? { signal: config.signal } : {}),
       ...(context.resilience ? { retryBudget: context.resilience.retryBudget } : {}),
       hooks: {
-        onRetry: (retry) => events?.emit({ type: "retry", model: label.model, ...retry, ...agent }),
-        onGiveUp: (giveUp) => events?.emit({ type: "give-up", model: label.model, ...giveUp, ...agent }),
+        onRetry: (retry) => events?.emit({ type: "retry", model: target.model, ...retry, ...agent }),
+        onGiveUp: (giveUp) => events?.emit({ type: "give-up", model: target.model, ...giveUp, ...agent }),
         onBreaker: (change) => events?.emit({ type: "breaker", ...change }),
       },
+    });
+  };
+  const staleKey = label.request ? requestKey(label) : undefined;
+  const answer = () =>
+    withFallbacks(context.fallback, {
+      call: attempt,
+      ...(staleKey && context.cache ? { cached: async () => (await readCache(context, staleKey)) as T | undefined } : {}),
+      acceptsText: label.structured !== true,
+      onFallback: (change) => events?.emit({ type: "fallback", from: label.model, ...change, ...agent }),
     });
   const cacheKey = cacheKeyFor(context, label);
   const cached = cacheKey ? await readCache(context, cacheKey) : undefined;
   if (!events) {
     try {
       if (cached !== undefined) return cached as T;
-      const output = await resilient();
-      if (cacheKey) await writeCache(context, cacheKey, output);
+      const { output, level } = await answer();
+      if (cacheKey && level !== "cache" && level !== "template") await writeCache(context, cacheKey, output);
       return output;
     } catch (error) {
       throw markModelCallError(error);
@@ -74,21 +91,26 @@ export async function observeModelCall<T>(config: LangGraphRunnableConfig | unde
   const startedAt = Date.now();
   events.emit({ type: "llm-call-start", callId, model: label.model, messageCount: label.messageCount, ...where });
   try {
-    const output = cached !== undefined ? (cached as T) : await resilient();
+    const result: { output: T; level: FallbackLevel; model?: string; hit?: boolean } = cached !== undefined ? { output: cached as T, level: "primary", hit: true } : await answer();
+    const { output, level } = result;
     const message = messageOf(output);
     const ai = message && (AIMessage.isInstance(message) || AIMessageChunk.isInstance(message)) ? (message as AIMessage) : undefined;
     const usage = usageOf(ai);
-    const cost = priceCall(context, label.model, usage);
-    if (cacheKey && cached === undefined) await writeCache(context, cacheKey, output);
+    const answeredBy = result.model ?? label.model;
+    const fromCache = result.hit === true || level === "cache";
+    const free = fromCache || level === "template";
+    const cost = level === "template" ? 0 : priceCall(context, answeredBy, usage);
+    if (cacheKey && !free) await writeCache(context, cacheKey, output);
     events.emit({
       type: "llm-call-end",
       callId,
-      model: label.model,
+      model: answeredBy,
       latencyMs: Date.now() - startedAt,
       // A cached answer costs nothing now; what it would have cost is reported as saved.
-      usage: cached !== undefined ? NO_USAGE : usage,
-      costUsd: cached !== undefined ? 0 : cost,
-      ...(cached !== undefined ? { cached: true, savedCostUsd: cost } : {}),
+      usage: free ? NO_USAGE : usage,
+      costUsd: free ? 0 : cost,
+      ...(fromCache ? { cached: true, savedCostUsd: cost } : {}),
+      ...(level !== "primary" ? { answeredBy: level } : {}),
       toolCalls: (ai?.tool_calls ?? []).map((toolCall) => ({ name: toolCall.name, args: toolCall.args })),
       text: (ai?.text ?? "").slice(0, 500),
       ...where,
@@ -129,7 +151,12 @@ async function callWithinRateLimit<T>(rate: NonNullable<ConclaveContext["rateLim
 function cacheKeyFor(context: ConclaveContext, label: ModelCallLabel): string | undefined {
   const cache = context.cache;
   if (!cache || !label.request || (label.sampling && !cache.cacheSampling)) return undefined;
-  return modelRequestKey({ provider: label.provider ?? "model", model: label.model, messages: label.request.messages, ...(label.request.tools ? { tools: label.request.tools } : {}), ...(label.request.parameters ? { parameters: label.request.parameters } : {}) });
+  return requestKey(label);
+}
+
+function requestKey(label: ModelCallLabel): string {
+  const request = label.request!;
+  return modelRequestKey({ provider: label.provider ?? "model", model: label.model, messages: request.messages, ...(request.tools ? { tools: request.tools } : {}), ...(request.parameters ? { parameters: request.parameters } : {}) });
 }
 
 /** A cache that fails is a cache miss, never a failed call (and a warning). */

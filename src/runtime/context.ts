@@ -4,6 +4,7 @@ import type { RunEventSink } from "../events/emitter.ts";
 import type { EventPayload, ModelInfo, RunUsage } from "../events/types.ts";
 import type { ResilienceOptions } from "../resilience/model-policy.ts";
 import type { ResponseCache } from "../resilience/cache/response-cache.ts";
+import type { FallbackChain } from "../resilience/fallback.ts";
 import type { Priority, RateLimiter } from "../resilience/rate-limit/index.ts";
 import type { PriceTable } from "../resilience/pricing.ts";
 import type { RunBudget } from "./budget.ts";
@@ -37,6 +38,8 @@ export interface ConclaveContext {
   cache?: ResponseCache;
   /** Rate limits every model request waits for, and this run's extra keys (user, API key) and priority. */
   rateLimit?: RunRateLimit;
+  /** What answers when a model fails for good: backup models, the cache, a template. */
+  fallback?: FallbackChain;
 }
 
 /** How a run's model requests are rate-limited. */

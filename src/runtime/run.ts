@@ -11,6 +11,7 @@ import { DEFAULT_RESILIENCE } from "../resilience/model-policy.ts";
 import { DEFAULT_PRICE_TABLE } from "../resilience/pricing.ts";
 import type { PriceTable } from "../resilience/pricing.ts";
 import type { ResponseCache } from "../resilience/cache/response-cache.ts";
+import type { FallbackChain } from "../resilience/fallback.ts";
 import type { ResilienceOptions } from "../resilience/model-policy.ts";
 import type { RunBudget } from "./budget.ts";
 import { defaultModel, describeModel } from "../models/resolve.ts";
@@ -54,6 +55,8 @@ export interface RunOptions {
   config?: RunnableConfig;
   /** How model calls are retried, timed out and broken off (defaults: `DEFAULT_RESILIENCE`). */
   resilience?: Partial<Omit<ResilienceOptions, "breaker">> & { breaker?: Partial<ResilienceOptions["breaker"]> };
+  /** When a model fails for good: backup models, then the cache, then a template answer. */
+  fallback?: FallbackChain;
   /** Rate limits (token buckets per model and per user or key, with priorities) for this run's model requests. */
   rateLimit?: RunRateLimit;
   /** Answer repeated model requests from this cache (calls that sample only when it says so). */
@@ -140,6 +143,7 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
     pricing: options.pricing ?? DEFAULT_PRICE_TABLE,
     ...(options.cache ? { cache: options.cache } : {}),
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    ...(options.fallback ? { fallback: options.fallback } : {}),
     startedAt,
     ...(options.budget ? { budget: options.budget } : {}),
   };

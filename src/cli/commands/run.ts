@@ -8,6 +8,7 @@ import { run } from "../../runtime/run.ts";
 import type { ConclaveConfig } from "../../config/schema.ts";
 import { createCacheStore } from "../../resilience/cache/create-store.ts";
 import type { ResponseCache } from "../../resilience/cache/response-cache.ts";
+import type { FallbackChain } from "../../resilience/fallback.ts";
 import { priceTableFrom } from "../../resilience/pricing.ts";
 import { RateLimiter } from "../../resilience/rate-limit/index.ts";
 import { parseCommandArgs, positiveInteger, positiveNumber } from "../args.ts";
@@ -84,6 +85,7 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
       resilience: { ...definedOnly({ baseDelayMs: config.resilience.baseDelayMs, maxDelayMs: config.resilience.maxDelayMs, maxRetryAfterMs: config.resilience.maxRetryAfterMs, retryBudget: config.resilience.retryBudget }), maxRetries: config.model.maxRetries, timeoutMs: config.model.timeoutMs, ...(config.resilience.breaker ? { breaker: definedOnly(config.resilience.breaker) } : {}) },
       pricing: priceTableFrom(config.pricing),
       ...(cache ? { cache } : {}),
+      ...fallbackOf(config),
       ...(Object.keys(config.rateLimits).length || Object.keys(config.quotas).length ? { rateLimit: { limiter: new RateLimiter({ limits: config.rateLimits, quotas: config.quotas }) } } : {}),
       ...(endpoint ? { endpoint } : {}),
       ...(values.thread ? { threadId: values.thread } : {}),
@@ -102,6 +104,14 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
     progress?.();
     await cache?.store.close();
   }
+}
+
+/** The fallback chain the configuration declares, with each backup model built like the primary. */
+function fallbackOf(config: ConclaveConfig): { fallback?: FallbackChain } {
+  const settings = config.fallback;
+  if (!settings.models.length && !settings.useCache && settings.template === undefined) return {};
+  const models = settings.models.map((backup) => createChatModel({ ...config.model, provider: backup.provider, name: backup.name, ...(backup.baseUrl ? { baseUrl: backup.baseUrl } : {}), ...(backup.apiKey ? { apiKey: backup.apiKey } : {}) }));
+  return { fallback: { models, useCache: settings.useCache, ...(settings.template ? { template: settings.template } : {}) } };
 }
 
 /** The response cache the configuration asks for, if any. */
