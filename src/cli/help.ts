@@ -5,6 +5,8 @@ Usage:
   conclave run "<task>" [options]   Run a graph on a task and print the answer
   conclave graphs                   List the registered graphs
   conclave config [--json]          Show the effective configuration and where each value comes from
+  conclave dlq list|show|replay|drop  The runs that failed for good, and replaying them
+  conclave doctor [--json]          Check providers (reachability, latency), breakers, cache and folders
   conclave help [command]           Show help for a command
 
 Options for every command:
@@ -72,4 +74,25 @@ Environment variables:
   CONCLAVE_TIMEOUT_MS, CONCLAVE_MAX_RETRIES, CONCLAVE_EMBEDDINGS_PROVIDER, CONCLAVE_EMBEDDINGS_MODEL,
   CONCLAVE_EMBEDDINGS_BASE_URL, CONCLAVE_GRAPH, CONCLAVE_CORPUS, CONCLAVE_WORKSPACE, CONCLAVE_CONFIG`;
 
-export const COMMAND_HELP: Record<string, string> = { run: RUN_HELP, graphs: GRAPHS_HELP, config: CONFIG_HELP };
+export const DLQ_HELP = `conclave dlq — the dead-letter queue
+
+A run that fails for good at the provider (retries spent, circuit open, timeouts) is kept in
+.conclave/dlq.sqlite with its task, flags, error, attempts and run id, so nothing is lost.
+
+Usage:
+  conclave dlq list [--status dead|replayed] [--json]
+  conclave dlq show ID
+  conclave dlq replay ID        Run it again with its original flags; marks it replayed on success
+  conclave dlq replay --all     Replay every dead letter
+  conclave dlq drop ID`;
+
+export const DOCTOR_HELP = `conclave doctor — check that a run can work
+
+Checks the configuration, each configured model (the primary and fallbacks: reachability and
+latency of its endpoint, and its circuit breaker), the embeddings, the cache backend, the corpus
+and workspace folders, and the dead-letter queue. Exits 1 when a check fails.
+
+Usage:
+  conclave doctor [--json] [--config FILE]`;
+
+export const COMMAND_HELP: Record<string, string> = { run: RUN_HELP, graphs: GRAPHS_HELP, config: CONFIG_HELP, dlq: DLQ_HELP, doctor: DOCTOR_HELP };

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { isConclaveError, UsageError } from "../errors.ts";
 import { configCommand } from "./commands/config.ts";
+import { dlqCommand } from "./commands/dlq.ts";
+import { doctorCommand } from "./commands/doctor.ts";
 import { graphsCommand } from "./commands/graphs.ts";
 import { runCommand } from "./commands/run.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
@@ -8,7 +10,7 @@ import type { CliIO } from "./output.ts";
 import { processIO } from "./output.ts";
 
 type Command = (argv: string[], io: CliIO, signal: AbortSignal) => Promise<number>;
-const COMMANDS: Record<string, Command> = { run: runCommand, graphs: graphsCommand, config: configCommand };
+const COMMANDS: Record<string, Command> = { run: (argv, io, signal) => runCommand(argv, io, signal), graphs: graphsCommand, config: configCommand, dlq: dlqCommand, doctor: doctorCommand };
 
 /**
  * The `conclave` command. Returns the exit code: 0 success, 1 the run failed, 2 bad usage or
@@ -40,7 +42,7 @@ export async function main(argv: string[], io: CliIO = processIO, signal: AbortS
 }
 
 function fail(io: CliIO, error: unknown, verbose: boolean): number {
-  const usage = isConclaveError(error) && (error.code === "USAGE" || error.code === "CONFIG_INVALID" || error.code === "GRAPH_NOT_FOUND");
+  const usage = isConclaveError(error) && ["USAGE", "CONFIG_INVALID", "GRAPH_NOT_FOUND", "DLQ_NOT_FOUND"].includes(error.code);
   const message = error instanceof Error ? error.message : String(error);
   const prefix = message.startsWith("conclave") ? "" : usage ? "conclave: " : "conclave: error: ";
   io.stderr(`${prefix}${message}\n`);

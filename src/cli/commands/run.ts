@@ -1,16 +1,12 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { loadConfig } from "../../config/load.ts";
-import { UsageError } from "../../errors.ts";
+import { UsageError, isConclaveError } from "../../errors.ts";
 import { RunEvents } from "../../events/emitter.ts";
 import { loadGraph, readRegistry } from "../../graph/registry.ts";
 import { createChatModel } from "../../models/resolve.ts";
 import { run } from "../../runtime/run.ts";
-import type { ConclaveConfig } from "../../config/schema.ts";
-import { createCacheStore } from "../../resilience/cache/create-store.ts";
-import type { ResponseCache } from "../../resilience/cache/response-cache.ts";
-import type { FallbackChain } from "../../resilience/fallback.ts";
-import { priceTableFrom } from "../../resilience/pricing.ts";
-import { RateLimiter } from "../../resilience/rate-limit/index.ts";
+import { DeadLetterQueue } from "../../resilience/dead-letters.ts";
+import { definedOnly, reliabilityOptions } from "../run-options.ts";
 import { parseCommandArgs, positiveInteger, positiveNumber } from "../args.ts";
 import type { CliIO } from "../output.ts";
 import { attachProgress, modelBanner } from "../progress.ts";
@@ -36,17 +32,13 @@ const RUN_OPTIONS = {
   quiet: { type: "boolean" },
 } as const;
 
-function definedOnly<T extends Record<string, number | undefined>>(values: T): { [K in keyof T]?: number } {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: number };
-}
-
 /** `conclave run "<task>"`: runs a registered graph and prints its answer (exit 0), or fails with the reason (exit 1). */
-export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal): Promise<number> {
+export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal, options: { deadLetters?: boolean } = {}): Promise<number> {
   const { values, positionals } = parseCommandArgs("run", argv, RUN_OPTIONS);
   const task = positionals.join(" ").trim();
   if (!task) throw new UsageError(`conclave run: missing the task. Usage: conclave run "<task>" [--graph NAME] — see "conclave run --help".`);
   const stepLimit = positiveInteger("run", "step-limit", values["step-limit"]);
-  const options = { ...definedOnly({ maxRounds: positiveInteger("run", "max-rounds", values["max-rounds"]), agents: positiveInteger("run", "agents", values.agents) }), ...(values.aggregate ? { aggregate: values.aggregate } : {}) };
+  const graphOptions = { ...definedOnly({ maxRounds: positiveInteger("run", "max-rounds", values["max-rounds"]), agents: positiveInteger("run", "agents", values.agents) }), ...(values.aggregate ? { aggregate: values.aggregate } : {}) };
   const maxTime = positiveNumber("run", "max-time", values["max-time"]);
   const budget = definedOnly({
     maxModelCalls: positiveInteger("run", "max-model-calls", values["max-model-calls"]),
@@ -69,9 +61,10 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
   const endpoint = info.offline ? undefined : (config.model.baseUrl ?? "https://api.openai.com/v1");
 
   // Build before printing anything, so a configuration problem is the only line on stderr.
-  const graph = definition.build({ config, cwd: loaded.cwd, options });
-  const cache = openCache(config, loaded.cwd);
+  const graph = definition.build({ config, cwd: loaded.cwd, options: graphOptions });
+  const reliability = reliabilityOptions(config, loaded.cwd);
   const events = new RunEvents();
+  const failure = watchFailure(events);
   const progress = values.quiet ? undefined : attachProgress(events, io.stderr, { verbose: values.verbose ?? false });
   if (!values.quiet) io.stderr(`${modelBanner(info, endpoint)}\n`);
   try {
@@ -82,11 +75,7 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
       graphName,
       signal,
       timeoutMs: config.model.timeoutMs,
-      resilience: { ...definedOnly({ baseDelayMs: config.resilience.baseDelayMs, maxDelayMs: config.resilience.maxDelayMs, maxRetryAfterMs: config.resilience.maxRetryAfterMs, retryBudget: config.resilience.retryBudget }), maxRetries: config.model.maxRetries, timeoutMs: config.model.timeoutMs, ...(config.resilience.breaker ? { breaker: definedOnly(config.resilience.breaker) } : {}) },
-      pricing: priceTableFrom(config.pricing),
-      ...(cache ? { cache } : {}),
-      ...fallbackOf(config),
-      ...(Object.keys(config.rateLimits).length || Object.keys(config.quotas).length ? { rateLimit: { limiter: new RateLimiter({ limits: config.rateLimits, quotas: config.quotas }) } } : {}),
+      ...reliability,
       ...(endpoint ? { endpoint } : {}),
       ...(values.thread ? { threadId: values.thread } : {}),
       ...(stepLimit ? { stepLimit } : {}),
@@ -100,24 +89,35 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal)
       if (info.offline && !values.quiet) io.stderr(`(answered by the offline model ${info.name}: extractive, from tool results only)\n`);
     }
     return 0;
+  } catch (error) {
+    // A run that failed for good at the provider is kept, so it can be replayed once the fault clears.
+    if (isConclaveError(error) && error.category === "provider" && options.deadLetters !== false) {
+      const letter = deadLetter(loaded.cwd, { kind: "run", graph: graphName, input: task, options: { argv: argv.filter((part) => !positionals.includes(part)) }, error: { code: error.code, message: error.message, category: error.category }, attempts: failure.attempts, traceId: failure.runId });
+      if (letter) io.stderr(`conclave: kept in the dead-letter queue as ${letter.id}; once the provider is back, replay it with: conclave dlq replay ${letter.id}\n`);
+    }
+    throw error;
   } finally {
     progress?.();
-    await cache?.store.close();
+    await reliability.cache?.store.close();
   }
 }
 
-/** The fallback chain the configuration declares, with each backup model built like the primary. */
-function fallbackOf(config: ConclaveConfig): { fallback?: FallbackChain } {
-  const settings = config.fallback;
-  if (!settings.models.length && !settings.useCache && settings.template === undefined) return {};
-  const models = settings.models.map((backup) => createChatModel({ ...config.model, provider: backup.provider, name: backup.name, ...(backup.baseUrl ? { baseUrl: backup.baseUrl } : {}), ...(backup.apiKey ? { apiKey: backup.apiKey } : {}) }));
-  return { fallback: { models, useCache: settings.useCache, ...(settings.template ? { template: settings.template } : {}) } };
+/** The run's id and how many attempts its failing call made, read off its events. */
+function watchFailure(events: RunEvents): { runId: string; attempts: number } {
+  const seen = { runId: "", attempts: 1 };
+  events.on("run-start", (event) => (seen.runId = event.runId));
+  events.on("give-up", (event) => (seen.attempts = event.attempts));
+  return seen;
 }
 
-/** The response cache the configuration asks for, if any. */
-function openCache(config: ConclaveConfig, cwd: string): ResponseCache | undefined {
-  const settings = config.cache;
-  if (settings.backend === "off") return undefined;
-  const store = createCacheStore({ backend: settings.backend, cwd, ...(settings.ttlMs ? { ttlMs: settings.ttlMs } : {}), ...(settings.path ? { path: settings.path } : {}), ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}) });
-  return { store, ...(settings.ttlMs ? { ttlMs: settings.ttlMs } : {}), cacheSampling: settings.cacheSampling };
+function deadLetter(cwd: string, letter: Parameters<DeadLetterQueue["add"]>[0]) {
+  const queue = new DeadLetterQueue({ cwd });
+  try {
+    return queue.add(letter);
+  } catch {
+    return undefined;
+  } finally {
+    queue.close();
+  }
 }
+

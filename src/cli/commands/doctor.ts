@@ -1,0 +1,105 @@
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import type { LoadedConfig } from "../../config/load.ts";
+import { loadConfig } from "../../config/load.ts";
+import type { ConclaveConfig, ModelConfig } from "../../config/schema.ts";
+import { DEFAULT_OPENAI_MODEL } from "../../models/openai.ts";
+import { effectiveProvider, embeddingsProvider } from "../../models/resolve.ts";
+import { breakers } from "../../resilience/breakers.ts";
+import { createCacheStore } from "../../resilience/cache/create-store.ts";
+import { DeadLetterQueue } from "../../resilience/dead-letters.ts";
+import { DEFAULT_RESILIENCE, callWithResilience } from "../../resilience/model-policy.ts";
+import { parseCommandArgs } from "../args.ts";
+import type { CliIO } from "../output.ts";
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  latencyMs?: number;
+  breaker?: string;
+}
+
+/** `conclave doctor`: can a run work here? Providers, breakers, embeddings, cache, folders, dead letters. */
+export async function doctorCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parseCommandArgs("doctor", argv, { json: { type: "boolean" } });
+  const loaded = await loadConfig({ cwd: io.cwd, env: io.env, ...(values.config ? { file: values.config } : {}) });
+  const { config } = loaded;
+  const checks: Check[] = [{ name: "config", ok: true, detail: loaded.file ?? "no config file; defaults and environment" }];
+  const models = [{ role: "model", settings: config.model }, ...config.fallback.models.map((backup, index) => ({ role: `fallback ${index + 1}`, settings: { ...config.model, provider: backup.provider, name: backup.name, ...(backup.baseUrl ? { baseUrl: backup.baseUrl } : {}), ...(backup.apiKey ? { apiKey: backup.apiKey } : {}) } as ModelConfig }))];
+  for (const { role, settings } of models) checks.push(await checkModel(role, settings));
+  checks.push(await checkEmbeddings(config));
+  checks.push(await checkCache(config, loaded));
+  checks.push(...checkFolders(config, loaded.cwd));
+  checks.push(checkDeadLetters(loaded.cwd));
+  const ok = checks.every((check) => check.ok);
+  if (values.json) io.stdout(`${JSON.stringify({ ok, checks, breakers: breakers.snapshot() })}\n`);
+  else {
+    for (const check of checks) io.stdout(`${check.ok ? "✔" : "✖"} ${check.name.padEnd(16)} ${check.detail}${check.latencyMs !== undefined ? ` (${check.latencyMs} ms)` : ""}${check.breaker ? ` · breaker ${check.breaker}` : ""}\n`);
+    io.stdout(ok ? "All checks passed.\n" : "Some checks failed; each line above says what to fix.\n");
+  }
+  return ok ? 0 : 1;
+}
+
+/** Reaches the model's endpoint (GET /models) through the same breaker a run would use. */
+async function checkModel(role: string, settings: ModelConfig): Promise<Check> {
+  if (effectiveProvider(settings) === "offline") return { name: role, ok: true, detail: "conclave-offline (built in, no network needed)" };
+  const name = settings.name ?? DEFAULT_OPENAI_MODEL;
+  const base = (settings.baseUrl ?? "https://api.openai.com/v1").replace(/\/$/, "");
+  const key = `openai-compatible:${name}`;
+  const started = Date.now();
+  try {
+    const listed = await callWithResilience(async (signal) => {
+      const response = await fetch(`${base}/models`, { signal, headers: settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {} });
+      if (!response.ok) throw Object.assign(new Error(`${base}/models answered ${response.status}`), { status: response.status });
+      return ((await response.json()) as { data?: Array<{ id?: string }> }).data ?? [];
+    }, { key, options: { ...DEFAULT_RESILIENCE, maxRetries: 0, timeoutMs: Math.min(settings.timeoutMs, 10_000) } });
+    const known = listed.some((entry) => entry.id === name);
+    return { name: role, ok: true, detail: `${name} at ${base}: reachable${listed.length ? (known ? ", model listed" : `, but "${name}" is not among its ${listed.length} models — check CONCLAVE_MODEL`) : ""}`, latencyMs: Date.now() - started, breaker: breakers.stateOf(key) ?? "closed" };
+  } catch (error) {
+    return { name: role, ok: false, detail: `${name} at ${base}: unreachable (${(error as Error).message}). Start the server or fix OPENAI_BASE_URL / the fallback's baseUrl.`, latencyMs: Date.now() - started, breaker: breakers.stateOf(key) ?? "closed" };
+  }
+}
+
+async function checkEmbeddings(config: ConclaveConfig): Promise<Check> {
+  if (embeddingsProvider(config.embeddings) === "offline") return { name: "embeddings", ok: true, detail: "offline hashing embeddings (no network needed)" };
+  const check = await checkModel("embeddings", { ...config.model, ...(config.embeddings.baseUrl ? { baseUrl: config.embeddings.baseUrl } : {}), ...(config.embeddings.apiKey ? { apiKey: config.embeddings.apiKey } : {}), ...(config.embeddings.name ? { name: config.embeddings.name } : {}) });
+  return { ...check, name: "embeddings" };
+}
+
+async function checkCache(config: ConclaveConfig, loaded: LoadedConfig): Promise<Check> {
+  const settings = config.cache;
+  if (settings.backend === "off") return { name: "cache", ok: true, detail: "off" };
+  try {
+    const store = createCacheStore({ backend: settings.backend, cwd: loaded.cwd, ...(settings.path ? { path: settings.path } : {}), ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}) });
+    const started = Date.now();
+    await store.set("conclave:doctor", "ok", 10_000);
+    const value = await store.get<string>("conclave:doctor");
+    await store.delete("conclave:doctor");
+    await store.close();
+    return { name: "cache", ok: value === "ok", detail: `${settings.backend}: ${value === "ok" ? "writes and reads" : "wrote but could not read back"}`, latencyMs: Date.now() - started };
+  } catch (error) {
+    return { name: "cache", ok: false, detail: `${settings.backend}: ${(error as Error).message}` };
+  }
+}
+
+function checkFolders(config: ConclaveConfig, cwd: string): Check[] {
+  const folder = (name: string, path: string | undefined, fix: string): Check => {
+    if (path === undefined) return { name, ok: true, detail: "the bundled corpus" };
+    const full = resolve(cwd, path);
+    const ok = existsSync(full) && statSync(full).isDirectory();
+    return { name, ok, detail: ok ? full : `${full} is not a folder. ${fix}` };
+  };
+  return [folder("corpus", config.corpus, 'Fix "corpus" / CONCLAVE_CORPUS / --corpus.'), folder("workspace", config.workspace, 'Fix "workspace" / CONCLAVE_WORKSPACE.')];
+}
+
+function checkDeadLetters(cwd: string): Check {
+  try {
+    const queue = new DeadLetterQueue({ cwd });
+    const dead = queue.list("dead").length;
+    queue.close();
+    return { name: "dead letters", ok: true, detail: dead ? `${dead} waiting — see "conclave dlq list", replay with "conclave dlq replay --all"` : "none" };
+  } catch (error) {
+    return { name: "dead letters", ok: false, detail: `cannot open .conclave/dlq.sqlite: ${(error as Error).message}` };
+  }
+}
