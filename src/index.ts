@@ -50,6 +50,14 @@ export type { Citation, CitedClaim } from "./graph/citations.ts";
 export { createDebateGraph, DebateState, DebateRoundSchema, DebateVerdictSchema, SolverAnswerSchema } from "./patterns/debate.ts";
 export type { DebateOptions, DebateRound, DebateTermination, SolverAnswer } from "./patterns/debate.ts";
 export { majority, normalizeAnswer, summarize } from "./patterns/answers.ts";
+export { DEFAULT_ROUTE_RULES, routeModel, taskFeatures } from "./patterns/router.ts";
+export type { RouteCandidate, RouteDecision, RouteRule, RouterOptions, TaskFeatures } from "./patterns/router.ts";
+export { CascadeAnswerSchema, CascadeState, DEFAULT_CASCADE_THRESHOLD, createCascadeGraph } from "./patterns/cascade.ts";
+export type { CascadeAttempt, CascadeFinal, CascadeOptions, CascadeTier } from "./patterns/cascade.ts";
+export { MemoryReviewQueue, ReviewItemNotFoundError, SqliteReviewQueue } from "./patterns/review-queue.ts";
+export type { ReviewItem, ReviewQueue } from "./patterns/review-queue.ts";
+export { DeadLetterQueue } from "./resilience/dead-letters.ts";
+export type { DeadLetter } from "./resilience/dead-letters.ts";
 
 // Resilience
 export { BreakerRegistry, breakers } from "./resilience/breakers.ts";

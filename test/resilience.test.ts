@@ -1,6 +1,6 @@
 import { HumanMessage } from "@langchain/core/messages";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ProviderError, RunEvents, breakers, createAgentGraph, createChatModel, defineAgent, run } from "../src/index.ts";
+import { ProviderError, RunEvents, breakers, createAgentGraph, createChatModel, defineAgent, run, stream } from "../src/index.ts";
 import type { ConclaveEvent, RunOptions } from "../src/index.ts";
 import { startFakeOpenAIServer } from "../src/testing/index.ts";
 import type { FakeOpenAIServer } from "../src/testing/index.ts";
@@ -84,6 +84,28 @@ describe("one retry layer", () => {
     expect(spent.error?.code).toBe("PROVIDER_FAILED");
     expect(server.requests).toHaveLength(4 + 3);
     expect(spent.of("give-up")).toEqual([expect.objectContaining({ attempts: 3, reason: "server-error", status: 503 })]);
+  });
+
+  it("times out a slow trickle and retries; a trickle within the timeout is fine", async () => {
+    server.enqueue({ kind: "text", content: "far too slow", delivery: { chunkDelayMs: 150 } }, { kind: "text", content: "quick" });
+    const slow = await ask({ ...fast, timeoutMs: 400 });
+    expect(slow.answer).toBe("quick");
+    expect(slow.of("retry")).toEqual([expect.objectContaining({ reason: "timeout" })]);
+
+    server.enqueue({ kind: "text", content: "steady", delivery: { chunkDelayMs: 15 } });
+    expect((await ask({ ...fast, timeoutMs: 2_000 })).answer).toBe("steady");
+  });
+
+  it("retries a stream the connection drops half-way", async () => {
+    server.enqueue({ kind: "text", content: "this stream will be cut off", delivery: { resetAfterChunks: 2 } }, { kind: "text", content: "the whole answer" });
+    const { model } = createChatModel({ provider: "openai", name: "fake-model", baseUrl: server.url, apiKey: "k", timeoutMs: 5_000, maxRetries: 0 });
+    const running = stream(graph, { messages: [new HumanMessage("hi")] }, { model, resilience: fast });
+    const retries: string[] = [];
+    for await (const event of running) if (event.type === "retry") retries.push(event.reason);
+    const result = await running.result;
+    expect(server.requests.every((request) => request.stream)).toBe(true);
+    expect(retries).toEqual(["connection"]);
+    expect(result.state.messages.at(-1)?.text).toBe("the whole answer");
   });
 
   it("stops retrying when the run's retry budget is spent", async () => {

@@ -40,7 +40,8 @@ Options:
   --max-model-calls N Budget: most model calls in the run; it then ends with its best answer
   --max-tokens N      Budget: most tokens in the run; it then ends with its best answer
   --max-cost USD      Budget: most USD spent on model calls (priced by "pricing" in the config)
-  --max-time SECONDS  Budget: no model call starts after this much wall time
+  --max-time SECONDS  Budget: no model call starts after this much wall time (a graceful stop)
+  --timeout SECONDS   Hard limit: cancel everything in flight and fail after this long
   --cache BACKEND     Response cache: off (default), memory, sqlite (.conclave/cache.sqlite) or redis (REDIS_URL)
   --json              Print one JSON object: answer, citations, graph, model, threadId, usage
   --verbose           Show every node and model call, and stacks on errors

@@ -206,6 +206,8 @@ export interface RunUsage extends TokenUsage {
   savedCostUsd: number;
   /** Model calls, tokens and cost of each named agent. */
   byAgent: Record<string, TokenUsage & { modelCalls: number; costUsd: number }>;
+  /** The same per round, for graphs that work in rounds. */
+  byRound: Record<string, TokenUsage & { modelCalls: number; costUsd: number }>;
 }
 
 /** Every event a run emits, discriminated by `type`. */

@@ -9,6 +9,8 @@ export interface ErrorContext {
   /** The provider endpoint, when the model talks to one. */
   endpoint?: string;
   timeoutMs?: number;
+  /** The run's hard time limit, when it had one. */
+  runTimeoutMs?: number;
 }
 
 /**
@@ -18,7 +20,13 @@ export interface ErrorContext {
  */
 export function toConclaveError(error: unknown, context: ErrorContext): ConclaveError {
   if (isConclaveError(error)) return error;
-  if (context.signal?.aborted) return new RunAbortedError(context.signal.reason ?? error);
+  if (context.signal?.aborted) {
+    const reason = context.signal.reason as { name?: string } | undefined;
+    if (reason?.name === "TimeoutError" && context.runTimeoutMs !== undefined) {
+      return new ConclaveError("RUN_TIMEOUT", "user", `The run took longer than its ${context.runTimeoutMs / 1000} s limit and was cancelled, requests and tools included. Raise --timeout, or use --max-time to stop gracefully with the best result so far.`, { cause: error, details: { runTimeoutMs: context.runTimeoutMs } });
+    }
+    return new RunAbortedError(context.signal.reason ?? error);
+  }
   if (error instanceof GraphRecursionError) return new StepLimitError(context.stepLimit, error);
   // Only errors out of a model call are read as provider failures: a node's own "timed out" is not.
   const provider = isModelCallError(error) ? providerError(error, context) : undefined;

@@ -79,6 +79,18 @@ describe("run()", () => {
     expect(seen.at(-1)).toMatchObject({ type: "run-end", status: "aborted" });
   });
 
+  it("cancels a run that passes its hard time limit, tools included", async () => {
+    let toolSignal: AbortSignal | undefined;
+    const wait = defineTool({ name: "wait", description: "Waits.", schema: z.object({}), run: (_args, { signal }) => ((toolSignal = signal), new Promise(() => undefined)) });
+    const model = scriptedModel().callTools([{ name: "wait", args: {} }]).reply("never");
+    const started = Date.now();
+    const error = await run(createAgentGraph(defineAgent({ name: "slowpoke", instructions: "x", tools: [wait], maxSteps: 3 })), { messages: [new HumanMessage("wait")] }, { model, runTimeoutMs: 100 }).catch((caught: unknown) => caught);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect((error as ConclaveError).code).toBe("RUN_TIMEOUT");
+    expect((error as Error).message).toContain("0.1 s limit");
+    expect(toolSignal?.aborted).toBe(true);
+  });
+
   it("wraps an unexpected node failure in a ConclaveError that keeps the cause", async () => {
     const broken = new StateGraph(Counter)
       .addNode("boom", () => {

@@ -30,10 +30,19 @@ export interface ScriptedToolCall {
   id?: string;
 }
 
+/**
+ * How a reply goes over the wire: trickled (each piece after `chunkDelayMs`), and/or cut off by a
+ * connection reset after `resetAfterChunks` pieces (a stream that dies half-way).
+ */
+export interface Delivery {
+  chunkDelayMs?: number;
+  resetAfterChunks?: number;
+}
+
 /** What the fake server does with one chat-completions request. */
 export type ScriptedReply =
   /** An assistant text answer (`finish_reason: "stop"`). */
-  | { kind: "text"; content: string; usage?: ScriptedUsage }
+  | { kind: "text"; content: string; usage?: ScriptedUsage; delivery?: Delivery }
   /** An assistant turn calling tools (`finish_reason: "tool_calls"`). */
   | { kind: "tool-calls"; calls: ScriptedToolCall[]; content?: string; usage?: ScriptedUsage }
   /** An HTTP error, e.g. 429 with `{ "retry-after": "1" }`; `body` defaults to an OpenAI-style error. */
@@ -281,13 +290,18 @@ class FakeServer implements FakeOpenAIServer {
       completion_tokens: tokens(completionChars),
     };
     const usage = { ...counts, total_tokens: counts.prompt_tokens + counts.completion_tokens };
+    const delivery = reply.kind === "text" ? reply.delivery : undefined;
     if (request.stream) {
       const includeUsage = request.body?.stream_options?.include_usage === true;
-      return streamCompletion(res, base, content, calls, includeUsage ? usage : undefined);
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+      return void deliver(res, streamEvents(base, content, calls, includeUsage ? usage : undefined), delivery);
     }
     const message = { role: "assistant", content, refusal: null, ...(calls.length > 0 ? { tool_calls: calls } : {}) };
     const choice = { index: 0, message, logprobs: null, finish_reason: calls.length > 0 ? "tool_calls" : "stop" };
-    sendJson(res, 200, { ...base, object: "chat.completion", choices: [choice], usage });
+    const body = JSON.stringify({ ...base, object: "chat.completion", choices: [choice], usage });
+    if (!delivery) return sendJson(res, 200, JSON.parse(body));
+    res.writeHead(200, { "content-type": "application/json" });
+    void deliver(res, split(body, 8), delivery);
   }
 
   private toolCall(call: ScriptedToolCall): WireToolCall {
@@ -307,9 +321,20 @@ function defaultError(status: number): Json {
 }
 
 /** Writes a completion as server-sent events, one `res.write` per chunk so clients see real deltas. */
-function streamCompletion(res: ServerResponse, base: Json, content: string | null, calls: WireToolCall[], usage: Json | undefined): void {
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
-  const send = (payload: unknown): void => void res.write(`data: ${JSON.stringify(payload)}\n\n`);
+/** Writes the pieces in order, trickled and/or cut off as the delivery says. */
+async function deliver(res: ServerResponse, pieces: string[], delivery: Delivery | undefined): Promise<void> {
+  for (const [index, piece] of pieces.entries()) {
+    if (delivery?.resetAfterChunks !== undefined && index >= delivery.resetAfterChunks) return void res.socket?.destroy();
+    if (delivery?.chunkDelayMs) await new Promise((resolve) => setTimeout(resolve, delivery.chunkDelayMs));
+    if (res.destroyed) return;
+    res.write(piece);
+  }
+  res.end();
+}
+
+function streamEvents(base: Json, content: string | null, calls: WireToolCall[], usage: Json | undefined): string[] {
+  const events: string[] = [];
+  const send = (payload: unknown): void => void events.push(`data: ${JSON.stringify(payload)}\n\n`);
   const chunk = (delta: Json, finish_reason: string | null = null): Json => ({
     ...base,
     object: "chat.completion.chunk",
@@ -323,7 +348,8 @@ function streamCompletion(res: ServerResponse, base: Json, content: string | nul
   });
   send(chunk({}, calls.length > 0 ? "tool_calls" : "stop"));
   if (usage) send({ ...base, object: "chat.completion.chunk", choices: [], usage });
-  res.end("data: [DONE]\n\n");
+  events.push("data: [DONE]\n\n");
+  return events;
 }
 
 /**

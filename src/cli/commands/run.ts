@@ -27,6 +27,7 @@ const RUN_OPTIONS = {
   "max-cost": { type: "string" },
   "max-time": { type: "string" },
   cache: { type: "string" },
+  timeout: { type: "string" },
   json: { type: "boolean" },
   verbose: { type: "boolean" },
   quiet: { type: "boolean" },
@@ -40,6 +41,7 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal,
   const stepLimit = positiveInteger("run", "step-limit", values["step-limit"]);
   const graphOptions = { ...definedOnly({ maxRounds: positiveInteger("run", "max-rounds", values["max-rounds"]), agents: positiveInteger("run", "agents", values.agents) }), ...(values.aggregate ? { aggregate: values.aggregate } : {}) };
   const maxTime = positiveNumber("run", "max-time", values["max-time"]);
+  const runTimeout = positiveNumber("run", "timeout", values.timeout);
   const budget = definedOnly({
     maxModelCalls: positiveInteger("run", "max-model-calls", values["max-model-calls"]),
     maxTokens: positiveInteger("run", "max-tokens", values["max-tokens"]),
@@ -79,6 +81,7 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal,
       ...(endpoint ? { endpoint } : {}),
       ...(values.thread ? { threadId: values.thread } : {}),
       ...(stepLimit ? { stepLimit } : {}),
+      ...(runTimeout ? { runTimeoutMs: runTimeout * 1_000 } : {}),
       ...(Object.keys(budget).length ? { budget } : {}),
     });
     const { answer, citations, details } = definition.output(result.state);
