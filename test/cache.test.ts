@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HumanMessage } from "@langchain/core/messages";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RunEvents, breakers, createAgentGraph, createChatModel, defineAgent, run } from "../src/index.ts";
+import { CachedEmbeddings, ConfigSchema, RunEvents, breakers, createAgentGraph, createChatModel, createEmbeddings, defineAgent, run } from "../src/index.ts";
 import type { ConclaveEvent } from "../src/index.ts";
 import { MemoryCacheStore, RedisCacheStore, SqliteCacheStore } from "../src/resilience/cache/index.ts";
 import type { CacheStore } from "../src/resilience/cache/index.ts";
@@ -78,6 +78,17 @@ describe("the response cache", () => {
     const result = await run(graph, { messages: [new HumanMessage("hi")] }, { model, modelInfo: info, events, cache: { store: broken } });
     expect(result.state.messages.at(-1)?.text).toBe("answer #0");
     expect(warnings).toEqual([expect.stringContaining("could not be read (disk full)"), expect.stringContaining("could not be written (disk full)")]);
+  });
+
+  it("caches provider embeddings per text, asking the endpoint only for new ones", async () => {
+    const { embeddings } = createEmbeddings(ConfigSchema.parse({ embeddings: { provider: "openai", name: "fake-embed", baseUrl: server.url, apiKey: "k" }, cache: { backend: "memory" } }));
+    expect(embeddings).toBeInstanceOf(CachedEmbeddings);
+    const first = await embeddings.embedDocuments(["alpha", "beta"]);
+    const again = await embeddings.embedDocuments(["beta", "alpha", "gamma"]);
+    expect(again[0]).toEqual(first[1]);
+    expect(again[1]).toEqual(first[0]);
+    const sent = server.embeddingRequests.flatMap((request) => (Array.isArray(request.input) ? request.input : [request.input]));
+    expect(sent).toEqual(["alpha", "beta", "gamma"]);
   });
 
   describe.runIf(Boolean(process.env.REDIS_URL))("on Redis (REDIS_URL)", () => {
