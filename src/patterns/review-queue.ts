@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import Database from "better-sqlite3";
+import { resolve } from "node:path";
 import type { Database as SqliteDatabase, Statement } from "better-sqlite3";
+import { openSqlite } from "../resilience/sqlite.ts";
 import { ConclaveError, ConfigError } from "../errors.ts";
 
 /** A task no model was confident about, waiting for (or answered by) a person. */
@@ -179,17 +178,5 @@ function copy<T>(value: T): T {
 }
 
 function openDatabase(path: string): SqliteDatabase {
-  let db: SqliteDatabase | undefined;
-  try {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    db = new Database(path);
-    db.pragma("journal_mode = WAL");
-    // A reviewer's tool writing the same file makes us wait briefly instead of failing at once.
-    db.pragma("busy_timeout = 5000");
-    db.exec(SCHEMA);
-    return db;
-  } catch (error) {
-    db?.close();
-    throw new ConfigError(`Cannot open the review queue database at ${path}: ${(error as Error).message}. Fix the path (or its folder's permissions), or use a MemoryReviewQueue.`, { details: { path }, cause: error });
-  }
+  return openSqlite(path, SCHEMA, { store: "review queue database", instead: "use a MemoryReviewQueue" });
 }

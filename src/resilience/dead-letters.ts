@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import Database from "better-sqlite3";
+import { resolve } from "node:path";
+import type Database from "better-sqlite3";
 import { ConclaveError } from "../errors.ts";
+import { openSqlite } from "./sqlite.ts";
 
 /** Something that exhausted its retries, kept so it can be replayed once the fault is cleared. */
 export interface DeadLetter {
@@ -41,6 +41,11 @@ interface Row {
   result: string | null;
 }
 
+const SCHEMA = `CREATE TABLE IF NOT EXISTS dead_letters (
+  id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, kind TEXT NOT NULL, graph TEXT NOT NULL,
+  input TEXT NOT NULL, options TEXT NOT NULL, error TEXT NOT NULL, attempts INTEGER NOT NULL,
+  trace_id TEXT NOT NULL, status TEXT NOT NULL, replayed_at INTEGER, result TEXT)`;
+
 /** The default store, under `.conclave/` in the working folder. */
 export const DEFAULT_DLQ_PATH = ".conclave/dlq.sqlite";
 
@@ -53,13 +58,7 @@ export class DeadLetterQueue {
 
   constructor(options: { path?: string; cwd?: string } = {}) {
     const path = resolve(options.cwd ?? process.cwd(), options.path ?? DEFAULT_DLQ_PATH);
-    mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma("journal_mode = WAL");
-    this.db.exec(`CREATE TABLE IF NOT EXISTS dead_letters (
-      id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, kind TEXT NOT NULL, graph TEXT NOT NULL,
-      input TEXT NOT NULL, options TEXT NOT NULL, error TEXT NOT NULL, attempts INTEGER NOT NULL,
-      trace_id TEXT NOT NULL, status TEXT NOT NULL, replayed_at INTEGER, result TEXT)`);
+    this.db = openSqlite(path, SCHEMA, { store: "dead-letter queue", instead: 'set "dlq.path" to a writable file' });
   }
 
   add(letter: Omit<DeadLetter, "id" | "createdAt" | "status">): DeadLetter {

@@ -1,7 +1,6 @@
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import Database from "better-sqlite3";
+import { resolve } from "node:path";
 import type { Database as SqliteDatabase, Statement } from "better-sqlite3";
+import { openSqlite } from "../sqlite.ts";
 import { ConfigError } from "../../errors.ts";
 import type { CacheStore, CacheStoreOptions } from "./cache-store.ts";
 import { checkMaxEntries, checkTtl, decodeValue, encodeValue, expiryOf } from "./cache-store.ts";
@@ -107,17 +106,5 @@ export class SqliteCacheStore implements CacheStore {
 }
 
 function openDatabase(path: string): SqliteDatabase {
-  let db: SqliteDatabase | undefined;
-  try {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    db = new Database(path);
-    db.pragma("journal_mode = WAL");
-    // Another process writing the same file makes us wait briefly instead of failing at once.
-    db.pragma("busy_timeout = 5000");
-    db.exec(SCHEMA);
-    return db;
-  } catch (error) {
-    db?.close();
-    throw new ConfigError(`Cannot open the SQLite cache at ${path}: ${(error as Error).message}. Fix the cache path (or its folder's permissions), or choose the memory cache backend.`, { details: { backend: "sqlite", path }, cause: error });
-  }
+  return openSqlite(path, SCHEMA, { store: "SQLite cache", instead: "choose the memory cache backend" });
 }
