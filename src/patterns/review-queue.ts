@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import type { Database as SqliteDatabase, Statement } from "better-sqlite3";
 import { openSqlite } from "../resilience/sqlite.ts";
-import { ConclaveError, ConfigError } from "../errors.ts";
+import { ConclaveError } from "../errors.ts";
 
 /** A task no model was confident about, waiting for (or answered by) a person. */
 export interface ReviewItem {

@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import type { Database as SqliteDatabase, Statement } from "better-sqlite3";
 import { openSqlite } from "../sqlite.ts";
-import { ConfigError } from "../../errors.ts";
 import type { CacheStore, CacheStoreOptions } from "./cache-store.ts";
 import { checkMaxEntries, checkTtl, decodeValue, encodeValue, expiryOf } from "./cache-store.ts";
 
