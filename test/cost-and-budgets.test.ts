@@ -93,6 +93,17 @@ describe("budgets end runs gracefully", () => {
     expect(model.callCount).toBe(1);
   });
 
+  it("a wall-time cap cuts a hung model call short as a spent budget, not a provider failure", async () => {
+    server.setFallback({ kind: "hang" });
+    const { model } = createChatModel({ provider: "openai", name: "gpt-4o-mini", baseUrl: server.url, apiKey: "k", timeoutMs: 60_000, maxRetries: 0 });
+    const graph = createAgentGraph(defineAgent({ name: "waiting", instructions: "x", tools: [], maxSteps: 2 }));
+    const started = Date.now();
+    const error = await run(graph, { messages: [new HumanMessage("hi")] }, { model, budget: { maxWallTimeMs: 300 } }).catch((caught: unknown) => caught);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect((error as { code?: string }).code).toBe("BUDGET_EXCEEDED");
+    expect((error as Error).message).toContain("maxWallTimeMs");
+  });
+
   it("a budget cap stops a debate mid-round, and the most agreed round decides", async () => {
     const models = [
       scriptedModel().reply("It is 42.").reply("Still 42."),

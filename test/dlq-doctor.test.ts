@@ -68,6 +68,21 @@ describe("conclave dlq", () => {
     expect(missing.stderr).toContain(`No dead letter with id "${id}"`);
   });
 
+  it("keeps the flags exactly, and refuses a replay that another model would answer", async () => {
+    const env = { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: "k", CONCLAVE_MODEL: "fake-model", CONCLAVE_MAX_RETRIES: "0" };
+    server.setFallback({ kind: "error", status: 503 });
+    const failed = await conclave(["run", "--max-rounds", "2", "What is 2 plus 2"], env);
+    const id = /dead-letter queue as (\w+)/.exec(failed.stderr)![1]!;
+    const letter = JSON.parse((await conclave(["dlq", "show", id], env)).stdout) as { options: { argv: string[]; model: { provider: string; name: string } } };
+    expect(letter.options.argv).toEqual(["--max-rounds", "2", "What is 2 plus 2"]);
+    expect(letter.options.model).toMatchObject({ provider: "openai-compatible", name: "fake-model" });
+    // Without the provider's settings the offline model would answer: the letter stays dead.
+    const elsewhere = await conclave(["dlq", "replay", id]);
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stderr).toContain("but the replay used offline/conclave-offline; it stays dead");
+    expect(JSON.parse((await conclave(["dlq", "show", id])).stdout)).toMatchObject({ status: "dead" });
+  });
+
   it("does not keep runs that failed for reasons a replay cannot fix", async () => {
     const bad = await conclave(["run", "--bogus", "x"]);
     expect(bad.code).toBe(2);

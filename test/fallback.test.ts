@@ -84,6 +84,27 @@ describe("the fallback chain", () => {
     expect(fallbacks).toEqual(["cache"]);
   });
 
+  it("never caches a backup's answer as the primary's", async () => {
+    const store = new MemoryCacheStore();
+    primary.enqueue({ kind: "error", status: 503 }, { kind: "error", status: 503 }, { kind: "text", content: "from the primary" });
+    backup.enqueue({ kind: "text", content: "from the backup" });
+    const first = await ask({ cache: { store }, fallback: { models: [modelOn(backup, "backup-model")] } });
+    expect(first.answer).toBe("from the backup");
+    const second = await ask({ cache: { store }, fallback: { models: [modelOn(backup, "backup-model")] } });
+    expect(second.answer).toBe("from the primary");
+    expect(second.end?.cached).toBeUndefined();
+  });
+
+  it("keeps separate circuits for the same model on two endpoints", async () => {
+    primary.setFallback({ kind: "error", status: 503 });
+    backup.setFallback({ kind: "text", content: "same model, other server" });
+    const sameModel = modelOn(backup, "primary-model");
+    const options = { resilience: { ...fast, maxRetries: 0, breaker: { failureThreshold: 1, cooldownMs: 60_000 } }, fallback: { models: [sameModel] } };
+    expect((await ask(options)).answer).toBe("same model, other server");
+    expect((await ask(options)).answer).toBe("same model, other server");
+    expect(backup.requests).toHaveLength(2);
+  });
+
   it("does not stand in for a request the provider rejects, nor template a structured answer", async () => {
     primary.enqueue({ kind: "error", status: 400, body: { error: { message: "bad", type: "invalid_request_error", code: null, param: null } } });
     const rejected = await ask({ fallback: { models: [modelOn(backup, "backup-model")], template: "x" } });

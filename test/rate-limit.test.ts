@@ -1,6 +1,6 @@
 import { HumanMessage } from "@langchain/core/messages";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RateLimitTimeoutError, RateLimiter, breakers, createAgentGraph, createChatModel, defineAgent, run } from "../src/index.ts";
+import { RateLimitTimeoutError, RateLimiter, RunEvents, breakers, createAgentGraph, createChatModel, defineAgent, run } from "../src/index.ts";
 import { startFakeOpenAIServer } from "../src/testing/index.ts";
 import type { FakeOpenAIServer } from "../src/testing/index.ts";
 
@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 const graph = createAgentGraph(defineAgent({ name: "limited", instructions: "Answer.", tools: [], maxSteps: 2 }));
-const MODEL_KEY = "model:openai:fake-model";
+const MODEL_KEY = "model:openai-compatible:fake-model";
 
 function model() {
   return createChatModel({ provider: "openai", name: "fake-model", baseUrl: server.url, apiKey: "k", timeoutMs: 5_000, maxRetries: 0 }).model;
@@ -30,6 +30,19 @@ describe("rate limits on model requests", () => {
     const result = await run(graph, { messages: [new HumanMessage("hi")] }, { model: model(), rateLimit: { limiter } });
     expect(result.state.messages.at(-1)?.text).toBe("ok");
     expect(server.requests[0]!.at - started).toBeGreaterThanOrEqual(280);
+  });
+
+  it("does not count a rate-limit wait against the call's timeout", async () => {
+    const limiter = new RateLimiter({ limits: { "model:*": { requestsPerMinute: 600 } } });
+    limiter.observeHeaders(MODEL_KEY, { "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "500ms" });
+    server.setFallback({ kind: "text", content: "ok" });
+    const events = new RunEvents();
+    const retries: string[] = [];
+    events.on("retry", (event) => retries.push(event.reason));
+    const result = await run(graph, { messages: [new HumanMessage("hi")] }, { model: model(), rateLimit: { limiter }, events, resilience: { timeoutMs: 200, baseDelayMs: 10 } });
+    expect(result.state.messages.at(-1)?.text).toBe("ok");
+    expect(retries).toEqual([]);
+    expect(server.requests).toHaveLength(1);
   });
 
   it("lets a 429's rate-limit headers hold the retry back", async () => {

@@ -57,6 +57,11 @@ describe("one retry layer", () => {
     expect(long.error).toBeInstanceOf(ProviderError);
     expect(server.requests).toHaveLength(1);
     expect(long.of("give-up")).toEqual([expect.objectContaining({ attempts: 1, reason: "rate-limited" })]);
+    // Later calls honour the provider's request too: they fail fast instead of waiting two minutes.
+    const held = await ask({ ...fast, maxRetryAfterMs: 60_000 });
+    expect(held.error?.message).toMatch(/asked for no calls .* for another 1[12]\d s/);
+    expect(server.requests).toHaveLength(1);
+    breakers.clear();
 
     server.enqueue({ kind: "error", status: 429, body: { error: { message: "You exceeded your current quota", type: "insufficient_quota", code: "insufficient_quota", param: null } } });
     const quota = await ask(fast);
@@ -108,6 +113,15 @@ describe("one retry layer", () => {
     expect(result.state.messages.at(-1)?.text).toBe("the whole answer");
   });
 
+  it("makes every call on the same model honour a Retry-After, not only the call that got it", async () => {
+    server.enqueue({ kind: "error", status: 429, headers: { "retry-after": "1" } }, { kind: "text", content: "later" });
+    const refused = await ask({ ...fast, maxRetries: 0 });
+    expect(refused.error?.code).toBe("PROVIDER_RATE_LIMITED");
+    const next = await ask({ ...fast, maxRetries: 0 });
+    expect(next.answer).toBe("later");
+    expect(server.requests[1]!.at - server.requests[0]!.at).toBeGreaterThanOrEqual(950);
+  });
+
   it("stops retrying when the run's retry budget is spent", async () => {
     server.setFallback({ kind: "error", status: 500 });
     const { error, of } = await ask({ ...fast, maxRetries: 5, retryBudget: 2 });
@@ -123,8 +137,9 @@ describe("circuit breaker per provider and model", () => {
     server.enqueue({ kind: "error", status: 500 }, { kind: "error", status: 500 });
     await ask(policy);
     const second = await ask(policy);
-    expect(second.of("breaker")).toEqual([expect.objectContaining({ key: "openai:fake-model", previous: "closed", state: "open" })]);
-    expect(breakers.stateOf("openai:fake-model")).toBe("open");
+    const key = `openai-compatible:fake-model@${server.url}`;
+    expect(second.of("breaker")).toEqual([expect.objectContaining({ key, previous: "closed", state: "open" })]);
+    expect(breakers.stateOf(key)).toBe("open");
 
     const blocked = await ask(policy);
     expect(blocked.error?.code).toBe("PROVIDER_CIRCUIT_OPEN");
@@ -135,8 +150,9 @@ describe("circuit breaker per provider and model", () => {
     const probe = await ask(policy);
     expect(probe.answer).toBe("back");
     expect(server.requests).toHaveLength(3);
-    expect(probe.of("breaker")).toEqual([expect.objectContaining({ previous: "open", state: "closed" })]);
-    expect(breakers.snapshot()).toEqual([{ key: "openai:fake-model", state: "closed", failureThreshold: 2, cooldownMs: 200 }]);
+    // The probe went through half-open, then closed.
+    expect(probe.of("breaker").map((event) => `${event.previous}→${event.state}`)).toEqual(["open→half-open", "half-open→closed"]);
+    expect(breakers.snapshot()).toEqual([{ key, state: "closed", failureThreshold: 2, cooldownMs: 200 }]);
   });
 
   it("does not count a rejected request against the provider", async () => {
@@ -144,6 +160,6 @@ describe("circuit breaker per provider and model", () => {
     server.enqueue({ kind: "error", status: 400 }, { kind: "text", content: "fine" });
     await ask(policy);
     expect((await ask(policy)).answer).toBe("fine");
-    expect(breakers.stateOf("openai:fake-model")).toBe("closed");
+    expect(breakers.stateOf(`openai-compatible:fake-model@${server.url}`)).toBe("closed");
   });
 });

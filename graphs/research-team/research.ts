@@ -1,7 +1,7 @@
 import { HumanMessage } from "@langchain/core/messages";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { MaxStepsExceededError, OutputValidationError, answerFromMessages, isBudgetExceeded, reportEvent, withRound } from "conclave";
+import { MaxStepsExceededError, OutputValidationError, answerFromMessages, isBudgetExceeded, reportEvent, runContext, withRound } from "conclave";
 import type { TeamAgents } from "./agents.ts";
 import { budgetStop } from "./stop.ts";
 import { findingsFrom, findingsFromObservations, observedSources } from "./findings.ts";
@@ -10,6 +10,10 @@ import type { TeamStateType, TeamUpdate } from "./state.ts";
 /** Coordinator: turns the task into sub-questions (falls back to the task itself when the plan is empty or invalid). */
 export function planNode(agents: TeamAgents, maxSubQuestions: number) {
   return async (state: TeamStateType, config: LangGraphRunnableConfig): Promise<TeamUpdate> => {
+    if (budgetIsTight(config)) {
+      reportEvent(config, { type: "decision", by: "coordinator", next: "research", round: 1, reason: "the budget is tight; researching the task itself without a planning call" });
+      return { plan: [{ id: "q1", question: state.task }], round: 1 };
+    }
     let questions: string[] = [];
     let note = "";
     try {
@@ -26,6 +30,13 @@ export function planNode(agents: TeamAgents, maxSubQuestions: number) {
     reportEvent(config, { type: "decision", by: "coordinator", next: "research", round: 1, reason });
     return { plan, round: 1 };
   };
+}
+
+/** Too little budget left for a planning call to pay off: research, write and check get it instead. */
+function budgetIsTight(config: LangGraphRunnableConfig): boolean {
+  const { budget, usage } = runContext(config);
+  if (!budget || !usage) return false;
+  return (budget.maxModelCalls !== undefined && budget.maxModelCalls - usage.modelCalls < 6) || (budget.maxTokens !== undefined && budget.maxTokens - usage.totalTokens < 4_000);
 }
 
 /** What one research task receives through `Send`. */

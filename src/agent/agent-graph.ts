@@ -5,7 +5,7 @@ import { END, MessagesValue, START, StateGraph, StateSchema } from "@langchain/l
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { z } from "zod";
 import { DefinitionError, MaxStepsExceededError, OutputValidationError } from "../errors.ts";
-import { AGENT_METADATA_KEY, observeModelCall } from "../models/observe.ts";
+import { AGENT_METADATA_KEY, endpointOf, observeModelCall } from "../models/observe.ts";
 import { OfflineChatModel } from "../models/offline/chat-model.ts";
 import { defaultModel, describeModel } from "../models/resolve.ts";
 import { isBudgetExceeded } from "../runtime/budget.ts";
@@ -104,7 +104,14 @@ function labelFor(model: BaseChatModel, config: LangGraphRunnableConfig, message
   // The offline model is deterministic; a provider model samples unless its temperature is 0.
   const temperature = (model as { temperature?: unknown }).temperature;
   const sampling = !info.offline && !(model instanceof OfflineChatModel) && temperature !== 0;
-  return { model: info.name, provider: info.provider, messageCount, sampling, request: { messages: [] as unknown[], parameters: { temperature: temperature ?? null } } };
+  const endpoint = endpointOf(model);
+  // A model with retries of its own multiplies ours (3 × 3 = 9 requests per call): say so once.
+  const ownRetries = (model as unknown as { caller?: { maxRetries?: unknown } }).caller?.maxRetries;
+  if (endpoint && typeof ownRetries === "number" && ownRetries > 0 && context.events && !context.warned?.has(`retries:${info.name}`)) {
+    (context.warned ??= new Set()).add(`retries:${info.name}`);
+    context.events.emit({ type: "warning", message: `Model "${info.name}" retries failed requests itself (maxRetries ${ownRetries}) and Conclave retries too, multiplying requests. Build it with maxRetries: 0 (createChatModel does).` });
+  }
+  return { model: info.name, provider: info.provider, messageCount, sampling, ...(endpoint ? { endpoint } : {}), request: { messages: [] as unknown[], parameters: { temperature: temperature ?? null } } };
 }
 
 function bindTools(model: BaseChatModel, agent: Agent<z.ZodType | undefined>) {

@@ -84,6 +84,7 @@ Usage:
   conclave dlq list [--status dead|replayed] [--json]
   conclave dlq show ID
   conclave dlq replay ID        Run it again with its original flags; marks it replayed on success
+                                (refused if another model would answer, unless --any-model)
   conclave dlq replay --all     Replay every dead letter
   conclave dlq drop ID`;
 

@@ -65,7 +65,7 @@ function describe(event: ConclaveEvent, verbose: boolean): string | undefined {
     case "error":
       return verbose ? `✖ ${event.error.message}` : undefined;
     case "run-end":
-      return `${event.status === "done" ? "✔" : "✖"} ${event.status} in ${event.durationMs} ms · ${plural(event.usage.modelCalls, "model call")}${event.usage.retries ? ` (${(1 + event.usage.retries / Math.max(1, event.usage.modelCalls)).toFixed(2)} HTTP calls each, ${plural(event.usage.retries, "retry")})` : ""} · ${plural(event.usage.toolCalls, "tool call")} · ${event.usage.totalTokens} tokens${event.usage.costUsd ? ` · $${event.usage.costUsd.toFixed(6)}` : ""}`;
+      return `${event.status === "done" ? "✔" : "✖"} ${event.status} in ${event.durationMs} ms · ${plural(event.usage.modelCalls, "model call")}${event.usage.retries && event.usage.modelCalls ? ` (${((event.usage.modelCalls - event.usage.cachedCalls + event.usage.retries) / event.usage.modelCalls).toFixed(2)} HTTP calls each, ${plural(event.usage.retries, "retry")})` : ""} · ${plural(event.usage.toolCalls, "tool call")} · ${event.usage.totalTokens} tokens${event.usage.costUsd ? ` · $${event.usage.costUsd.toFixed(6)}` : ""}`;
     default:
       return undefined;
   }

@@ -6,12 +6,12 @@ import type { TokenUsage } from "../events/types.ts";
 import { DEFAULT_RESILIENCE, callWithResilience } from "../resilience/model-policy.ts";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { ModelInfo } from "../events/types.ts";
-import { modelRequestKey } from "../resilience/cache/keys.ts";
 import { withFallbacks } from "../resilience/fallback.ts";
 import type { FallbackLevel } from "../resilience/fallback.ts";
-import { fromStored, toStored } from "../resilience/cache/response-cache.ts";
+import { cacheKeyFor, readCache, requestKey, writeCache } from "../resilience/cache/for-call.ts";
 import { DEFAULT_PRICE_TABLE, costOf, priceOf } from "../resilience/pricing.ts";
-import { reserveModelCall } from "../runtime/budget.ts";
+import { observeRateLimitFailure, settleRateLimit, waitForRateLimit } from "../resilience/rate-limit/for-call.ts";
+import { BudgetExceededError, isBudgetExceeded, reserveModelCall } from "../runtime/budget.ts";
 import type { ConclaveContext } from "../runtime/context.ts";
 import { runContext } from "../runtime/context.ts";
 
@@ -24,8 +24,10 @@ const NO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 }
 export interface ModelCallLabel {
   /** The model's name as shown in events. */
   model: string;
-  /** Its provider; with the name it keys the circuit breaker. */
+  /** Its provider; with the name and endpoint it keys the circuit breaker. */
   provider?: string;
+  /** The provider endpoint, when the model talks to one. */
+  endpoint?: string;
   /** How many messages are sent. */
   messageCount: number;
   /** What is sent, when the call may be answered from the response cache. */
@@ -38,70 +40,63 @@ export interface ModelCallLabel {
 
 /**
  * Runs one model call the way every Conclave model call runs: reserved against the run's budget,
- * retried / timed out / broken off by the resilience policy, and reported as `llm-call-start` /
- * `llm-call-end` (model, tokens, latency, tool calls), with `retry`, `give-up` and `breaker`
- * events. Call it from your own nodes too, passing the attempt's signal on:
- * `observeModelCall(config, label, (signal) => model.invoke(messages, { ...config, signal }))`.
+ * answered from the response cache when it can be, otherwise sent down the fallback chain —
+ * each model tried behind its rate limit, retries, circuit breaker and per-attempt timeout — and
+ * reported as `llm-call-start` / `llm-call-end` (model, tokens, cost, latency, tool calls), with
+ * `retry`, `give-up` and `fallback` events. Call it from your own nodes too, passing the
+ * attempt's signal on (and the backup model, when one is tried):
+ * `observeModelCall(config, label, (signal, backup) => (backup ?? model).invoke(messages, { ...config, signal }))`.
  */
 export async function observeModelCall<T>(config: LangGraphRunnableConfig | undefined, label: ModelCallLabel, call: (signal?: AbortSignal, backup?: BaseChatModel) => Promise<T>, messageOf: (output: T) => BaseMessage | undefined = asMessage): Promise<T> {
   const context = runContext(config);
   const events = context.events;
-  const release = reserveModelCall(config);
+  const release = reserveModelCall(config, estimateOf(context, label));
   const where = whereOf(config);
   const agent = where.agent ? { agent: where.agent } : {};
-  // One model's attempt: rate limit → retries → breaker → timeout.
+  const wallTimeLeft = remainingWallTime(context);
+  // One model's attempts: rate limit (outside the timeout) → breaker → timeout → the request.
   const attempt = (backup?: { model: BaseChatModel; info: ModelInfo }) => {
-    const target = backup ? { ...label, model: backup.info.name, provider: backup.info.provider } : label;
-    const limited = (signal: AbortSignal) => (context.rateLimit ? callWithinRateLimit(context.rateLimit, target, signal, () => call(signal, backup?.model)) : call(signal, backup?.model));
-    return callWithResilience(limited, {
-      key: `${target.provider ?? "model"}:${target.model}`,
-      options: context.resilience?.options ?? DEFAULT_RESILIENCE,
+    const target: ModelCallLabel = backup ? { ...label, model: backup.info.name, provider: backup.info.provider, ...optional("endpoint", endpointOf(backup.model)) } : label;
+    const options = context.resilience?.options ?? DEFAULT_RESILIENCE;
+    return callWithResilience((signal) => call(signal, backup?.model), {
+      key: breakerKey(target),
+      options: wallTimeLeft === undefined ? options : { ...options, timeoutMs: Math.max(1, Math.min(options.timeoutMs, wallTimeLeft)) },
       ...(config?.signal ? { signal: config.signal } : {}),
       ...(context.resilience ? { retryBudget: context.resilience.retryBudget } : {}),
+      ...(context.rateLimit ? { beforeAttempt: (signal: AbortSignal | undefined) => waitForRateLimit(context.rateLimit!, target, signal), afterFailure: (error: unknown) => observeRateLimitFailure(context.rateLimit!, target, error) } : {}),
       hooks: {
         onRetry: (retry) => events?.emit({ type: "retry", model: target.model, ...retry, ...agent }),
         onGiveUp: (giveUp) => events?.emit({ type: "give-up", model: target.model, ...giveUp, ...agent }),
-        onBreaker: (change) => events?.emit({ type: "breaker", ...change }),
       },
     });
   };
-  const staleKey = label.request ? requestKey(label) : undefined;
-  const answer = () =>
-    withFallbacks(context.fallback, {
-      call: attempt,
-      ...(staleKey && context.cache ? { cached: async () => (await readCache(context, staleKey)) as T | undefined } : {}),
-      acceptsText: label.structured !== true,
-      onFallback: (change) => events?.emit({ type: "fallback", from: label.model, ...change, ...agent }),
-    });
-  const cacheKey = cacheKeyFor(context, label);
-  const cached = cacheKey ? await readCache(context, cacheKey) : undefined;
-  if (!events) {
-    try {
-      if (cached !== undefined) return cached as T;
-      const { output, level } = await answer();
-      if (cacheKey && level !== "cache" && level !== "template") await writeCache(context, cacheKey, output);
-      return output;
-    } catch (error) {
-      throw markModelCallError(error);
-    } finally {
-      release();
-    }
-  }
   const callId = randomUUID();
   const startedAt = Date.now();
-  events.emit({ type: "llm-call-start", callId, model: label.model, messageCount: label.messageCount, ...where });
+  events?.emit({ type: "llm-call-start", callId, model: label.model, messageCount: label.messageCount, ...where });
   try {
-    const result: { output: T; level: FallbackLevel; model?: string; hit?: boolean } = cached !== undefined ? { output: cached as T, level: "primary", hit: true } : await answer();
+    const cacheKey = cacheKeyFor(context, label, (key, message) => warnOnce(context, key, message));
+    const hit = cacheKey ? ((await readCache(context, cacheKey)) as T | undefined) : undefined;
+    const result: { output: T; level: FallbackLevel; model?: string; hit?: boolean } =
+      hit !== undefined
+        ? { output: hit, level: "primary", hit: true }
+        : await withFallbacks(context.fallback, {
+            call: attempt,
+            ...(label.request && context.cache ? { cached: async () => (await readCache(context, requestKey(label))) as T | undefined } : {}),
+            acceptsText: label.structured !== true,
+            onFallback: (change) => events?.emit({ type: "fallback", from: label.model, ...change, ...agent }),
+          });
     const { output, level } = result;
     const message = messageOf(output);
     const ai = message && (AIMessage.isInstance(message) || AIMessageChunk.isInstance(message)) ? (message as AIMessage) : undefined;
     const usage = usageOf(ai);
-    const answeredBy = result.model ?? label.model;
     const fromCache = result.hit === true || level === "cache";
     const free = fromCache || level === "template";
+    const answeredBy = result.model ?? label.model;
+    if (context.rateLimit && !free) settleRateLimit(context.rateLimit, { ...label, model: answeredBy }, usage.totalTokens);
     const cost = level === "template" ? 0 : priceCall(context, answeredBy, usage);
-    if (cacheKey && !free) await writeCache(context, cacheKey, output);
-    events.emit({
+    // Only the primary's fresh answers are cached under the primary's request.
+    if (cacheKey && !free && level === "primary") await writeCache(context, cacheKey, output);
+    events?.emit({
       type: "llm-call-end",
       callId,
       model: answeredBy,
@@ -116,81 +111,66 @@ export async function observeModelCall<T>(config: LangGraphRunnableConfig | unde
       ...where,
     });
     return output;
-  } catch (error) {
+  } catch (caught) {
+    const cutByWallTime = wallTimeLeft !== undefined && Date.now() - startedAt >= wallTimeLeft && !isBudgetExceeded(caught);
+    const error = cutByWallTime ? wallTimeBudgetError(context, caught) : caught;
     markModelCallError(error);
-    events.emit({ type: "llm-call-end", callId, model: label.model, latencyMs: Date.now() - startedAt, usage: NO_USAGE, costUsd: 0, toolCalls: [], text: "", error: error instanceof Error ? error.message : String(error), ...where });
+    events?.emit({ type: "llm-call-end", callId, model: label.model, latencyMs: Date.now() - startedAt, usage: NO_USAGE, costUsd: 0, toolCalls: [], text: "", error: error instanceof Error ? error.message : String(error), ...where });
     throw error;
   } finally {
     release();
   }
 }
 
-/**
- * Waits for room in the run's rate limits (the model's bucket, and e.g. the user's), one request and
- * an estimate of the tokens; then corrects the token count with what the call used, and lets a
- * 429's rate-limit headers lower the model's bucket.
- */
-async function callWithinRateLimit<T>(rate: NonNullable<ConclaveContext["rateLimit"]>, label: ModelCallLabel, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
-  const modelKey = `model:${label.provider ?? "model"}:${label.model}`;
-  const keys = [modelKey, ...(rate.keys ?? [])];
-  const estimate = Math.ceil(JSON.stringify(label.request?.messages ?? []).length / 4) + 256;
-  await rate.limiter.acquire({ keys, tokens: estimate, ...(rate.priority ? { priority: rate.priority } : {}), ...(rate.deadlineMs ? { deadlineMs: rate.deadlineMs } : {}), signal });
-  try {
-    const output = await call();
-    const used = (asMessage(output) as AIMessage | undefined)?.usage_metadata?.total_tokens;
-    rate.limiter.settle(keys, used ?? estimate, estimate);
-    return output;
-  } catch (error) {
-    const headers = (error as { headers?: Record<string, string | undefined> | Headers }).headers;
-    if (headers) rate.limiter.observeHeaders(modelKey, headers);
-    throw error;
-  }
+/** The breaker (and Retry-After hold) key: provider, model and endpoint, so one model on two servers is two circuits. */
+function breakerKey(label: ModelCallLabel): string {
+  return `${label.provider ?? "model"}:${label.model}${label.endpoint ? `@${label.endpoint}` : ""}`;
 }
 
-/** The cache key of a call, or nothing when the run has no cache or the call must not be cached. */
-function cacheKeyFor(context: ConclaveContext, label: ModelCallLabel): string | undefined {
-  const cache = context.cache;
-  if (!cache || !label.request || (label.sampling && !cache.cacheSampling)) return undefined;
-  return requestKey(label);
+/** Where a provider model sends its requests, when it says. */
+export function endpointOf(model: BaseChatModel): string | undefined {
+  const url = (model as { clientConfig?: { baseURL?: unknown } }).clientConfig?.baseURL;
+  return typeof url === "string" ? url.replace(/\/$/, "") : undefined;
 }
 
-function requestKey(label: ModelCallLabel): string {
-  const request = label.request!;
-  return modelRequestKey({ provider: label.provider ?? "model", model: label.model, messages: request.messages, ...(request.tools ? { tools: request.tools } : {}), ...(request.parameters ? { parameters: request.parameters } : {}) });
+/** What a call is expected to take — its prompt plus room for the answer — and what that costs. */
+function estimateOf(context: ConclaveContext, label: ModelCallLabel): { tokens: number; costUsd: number } {
+  const prompt = Math.ceil(JSON.stringify(label.request?.messages ?? []).length / 4);
+  const { price } = priceOf(label.model, context.pricing ?? DEFAULT_PRICE_TABLE);
+  return { tokens: prompt + ANSWER_ROOM, costUsd: costOf({ inputTokens: prompt, outputTokens: ANSWER_ROOM }, price) };
 }
 
-/** A cache that fails is a cache miss, never a failed call (and a warning). */
-async function readCache(context: ConclaveContext, key: string): Promise<unknown> {
-  try {
-    const stored = await context.cache!.store.get<Parameters<typeof fromStored>[0]>(key);
-    return stored === undefined ? undefined : fromStored(stored);
-  } catch (error) {
-    context.events?.emit({ type: "warning", message: `The response cache could not be read (${(error as Error).message}); calling the model instead.` });
-    return undefined;
-  }
+const ANSWER_ROOM = 512;
+
+function remainingWallTime(context: ConclaveContext): number | undefined {
+  const cap = context.budget?.maxWallTimeMs;
+  if (cap === undefined || context.startedAt === undefined) return undefined;
+  return cap - (Date.now() - context.startedAt);
 }
 
-async function writeCache(context: ConclaveContext, key: string, output: unknown): Promise<void> {
-  const stored = toStored(output);
-  if (!stored) return;
-  try {
-    await context.cache!.store.set(key, stored, context.cache!.ttlMs);
-  } catch (error) {
-    context.events?.emit({ type: "warning", message: `The response cache could not be written (${(error as Error).message}).` });
-  }
+/** A call cut short by the run's wall-time cap is the budget running out, not the provider failing. */
+function wallTimeBudgetError(context: ConclaveContext, cause: unknown): BudgetExceededError {
+  const error = new BudgetExceededError("maxWallTimeMs", context.budget!.maxWallTimeMs!, Date.now() - context.startedAt!);
+  Object.defineProperty(error, "cause", { value: cause });
+  return error;
+}
+
+function warnOnce(context: ConclaveContext, key: string, message: string): void {
+  context.warned ??= new Set();
+  if (context.warned.has(key)) return;
+  context.warned.add(key);
+  context.events?.emit({ type: "warning", message });
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 /** The call's cost from the run's price table; an unknown model is priced by the default and warned about once. */
 function priceCall(context: ConclaveContext, model: string, usage: TokenUsage): number {
   const table = context.pricing ?? DEFAULT_PRICE_TABLE;
   const { price, known } = priceOf(model, table);
-  if (!known) {
-    context.warned ??= new Set();
-    if (!context.warned.has(model)) {
-      context.warned.add(model);
-      context.events?.emit({ type: "warning", message: `No price is known for model "${model}"; costing it at the default $${table.default.input}/$${table.default.output} per million input/output tokens. Add it under "pricing.models" in conclave.config.json.` });
-    }
-  }
+  if (!known) warnOnce(context, `price:${model}`, `No price is known for model "${model}"; costing it at the default $${table.default.input}/$${table.default.output} per million input/output tokens. Add it under "pricing.models" in conclave.config.json.`);
   return costOf(usage, price);
 }
 

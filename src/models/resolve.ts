@@ -4,6 +4,7 @@ import type { ConclaveConfig, EmbeddingsConfig, ModelConfig } from "../config/sc
 import { configFromEnvironment } from "../config/load.ts";
 import type { ModelInfo } from "../events/types.ts";
 import { CachedEmbeddings } from "../resilience/cache/cached-embeddings.ts";
+import type { CacheStore } from "../resilience/cache/cache-store.ts";
 import { createCacheStore } from "../resilience/cache/create-store.ts";
 import { OFFLINE_MODEL_NAME, OfflineChatModel } from "./offline/chat-model.ts";
 import { OFFLINE_EMBEDDINGS_NAME, OfflineEmbeddings } from "./offline/embeddings.ts";
@@ -45,9 +46,23 @@ export function createEmbeddings(config: Pick<ConclaveConfig, "embeddings" | "mo
   // Offline embeddings are cheaper to compute than to look up; provider embeddings are worth caching.
   const cache = config.cache;
   if (!cache || cache.backend === "off" || built.info.offline) return built;
-  const store = createCacheStore({ backend: cache.backend, ...(cache.ttlMs ? { ttlMs: cache.ttlMs } : {}), ...(cache.path ? { path: cache.path } : {}), ...(cache.redisUrl ? { redisUrl: cache.redisUrl } : {}), ...(options.cwd ? { cwd: options.cwd } : {}) });
+  const store = track(createCacheStore({ backend: cache.backend, ...(cache.ttlMs ? { ttlMs: cache.ttlMs } : {}), ...(cache.path ? { path: cache.path } : {}), ...(cache.redisUrl ? { redisUrl: cache.redisUrl } : {}), ...(options.cwd ? { cwd: options.cwd } : {}) }));
   const identity = { provider: built.info.provider, model: built.info.name, ...(settings.dimensions ? { dimensions: settings.dimensions } : {}) };
   return { embeddings: new CachedEmbeddings(built.embeddings, store, identity, cache.ttlMs), info: built.info };
+}
+
+const embeddingStores = new Set<CacheStore>();
+
+function track(store: CacheStore): CacheStore {
+  embeddingStores.add(store);
+  return store;
+}
+
+/** Closes the cache stores embeddings opened (a Redis connection would otherwise keep a CLI process alive). */
+export async function closeEmbeddingCaches(): Promise<void> {
+  const stores = [...embeddingStores];
+  embeddingStores.clear();
+  await Promise.all(stores.map((store) => store.close().catch(() => undefined)));
 }
 
 /** Where `auto` embeddings go: an OpenAI-compatible endpoint only when embeddings are configured themselves. */
@@ -61,7 +76,8 @@ export function describeModel(model: BaseChatModel): ModelInfo {
   if (model instanceof OfflineChatModel) return { provider: "offline", name: OFFLINE_MODEL_NAME, offline: true };
   const named = model as unknown as { model?: unknown; modelName?: unknown };
   const name = typeof named.model === "string" ? named.model : typeof named.modelName === "string" ? named.modelName : model._llmType();
-  return { provider: model._llmType(), name, offline: false };
+  // ChatOpenAI serves every OpenAI-compatible endpoint; one provider name keeps limits and breakers consistent.
+  return { provider: model._llmType() === "openai" ? "openai-compatible" : model._llmType(), name, offline: false };
 }
 
 let fromEnvironment: ResolvedModel | undefined;

@@ -1,4 +1,5 @@
-import { CircuitBreakerPolicy, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from "cockatiel";
+import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from "cockatiel";
+import type { CircuitBreakerPolicy } from "cockatiel";
 import { classifyFailure } from "./classify.ts";
 
 export type BreakerState = "closed" | "open" | "half-open" | "isolated";
@@ -10,6 +11,12 @@ export interface BreakerOptions {
   cooldownMs: number;
 }
 
+export interface BreakerChange {
+  key: string;
+  state: BreakerState;
+  previous: BreakerState;
+}
+
 const STATES: Record<CircuitState, BreakerState> = {
   [CircuitState.Closed]: "closed",
   [CircuitState.Open]: "open",
@@ -18,36 +25,61 @@ const STATES: Record<CircuitState, BreakerState> = {
 };
 
 /**
- * Circuit breakers per provider and model, shared by every run in the process: once a model keeps
- * failing, further calls fail fast instead of waiting on it, until a probe after the cool-down
- * succeeds (closed again) or fails (open again). Only failures worth retrying count; a bad request
- * does not say the provider is down.
+ * Circuit breakers per provider, model and endpoint, shared by every run in the process: once a
+ * model keeps failing, further calls fail fast instead of waiting on it, until a probe after the
+ * cool-down succeeds (closed again) or fails (open again). Only failures worth retrying count; a
+ * bad request does not say the provider is down. It also remembers, per key, the time before
+ * which the provider asked not to be called again (Retry-After), so every call honours it.
  */
 export class BreakerRegistry {
-  private readonly breakers = new Map<string, { policy: CircuitBreakerPolicy; options: BreakerOptions }>();
+  private readonly breakers = new Map<string, { policy: CircuitBreakerPolicy; options: BreakerOptions; state: BreakerState }>();
+  private readonly holds = new Map<string, number>();
+  private readonly listeners = new Set<(change: BreakerChange) => void>();
 
-  /** The breaker for `key` (e.g. "openai-compatible:gpt-4o-mini"), created on first use. */
+  /** The breaker for `key`, created on first use; every state change is told to the listeners. */
   get(key: string, options: BreakerOptions): CircuitBreakerPolicy {
     const existing = this.breakers.get(key);
     if (existing) return existing.policy;
     const policy = circuitBreaker(handleWhen((error) => classifyFailure(error).retryable), { halfOpenAfter: options.cooldownMs, breaker: new ConsecutiveBreaker(options.failureThreshold) });
-    this.breakers.set(key, { policy, options });
+    const entry = { policy, options, state: "closed" as BreakerState };
+    policy.onStateChange((state) => {
+      const change = { key, state: STATES[state], previous: entry.state };
+      entry.state = change.state;
+      for (const listener of this.listeners) listener(change);
+    });
+    this.breakers.set(key, entry);
     return policy;
   }
 
+  /** Subscribes to state changes of every breaker; returns the unsubscribe function. */
+  onChange(listener: (change: BreakerChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   stateOf(key: string): BreakerState | undefined {
-    const entry = this.breakers.get(key);
-    return entry ? STATES[entry.policy.state] : undefined;
+    return this.breakers.get(key)?.state;
   }
 
   /** Every breaker and its state, for `conclave doctor` and `/ready`. */
   snapshot(): Array<{ key: string; state: BreakerState; failureThreshold: number; cooldownMs: number }> {
-    return [...this.breakers].map(([key, { policy, options }]) => ({ key, state: STATES[policy.state], ...options }));
+    return [...this.breakers].map(([key, { state, options }]) => ({ key, state, ...options }));
   }
 
-  /** Forgets every breaker (tests, or after reconfiguring providers). */
+  /** Records that the provider asked for no calls on `key` for `ms` (the longest request wins). */
+  holdFor(key: string, ms: number): void {
+    this.holds.set(key, Math.max(this.holds.get(key) ?? 0, Date.now() + ms));
+  }
+
+  /** How long a call on `key` must still wait for the provider's last Retry-After. */
+  holdTime(key: string): number {
+    return Math.max(0, (this.holds.get(key) ?? 0) - Date.now());
+  }
+
+  /** Forgets every breaker and hold (tests, or after reconfiguring providers). */
   clear(): void {
     this.breakers.clear();
+    this.holds.clear();
   }
 }
 

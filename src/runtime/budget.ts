@@ -45,25 +45,28 @@ export function isBudgetExceeded(error: unknown): error is BudgetExceededError {
 const NOTHING_TO_RELEASE = () => undefined;
 
 /**
- * Reserves one model call against the run's budget, or throws BudgetExceededError. Calls in flight
- * count as spent (with the run's average tokens per call), so parallel branches cannot all pass
- * the check at once; call the returned function when the call has ended (its usage is then
- * counted). The last call admitted may still end past a token cap by its own size.
+ * Reserves one model call against the run's budget, or throws BudgetExceededError. Calls in
+ * flight count as spent at their estimate (prompt plus room for the answer, and its price), so
+ * parallel branches cannot all pass the check at once; the reservation is released when the call
+ * ends and its real usage is counted. A call is admitted while the spend so far is under a cap,
+ * so the last call admitted may end past a token or cost cap by its own size.
  */
-export function reserveModelCall(config: LangGraphRunnableConfig | undefined): () => void {
+export function reserveModelCall(config: LangGraphRunnableConfig | undefined, estimate: { tokens: number; costUsd: number } = { tokens: 0, costUsd: 0 }): () => void {
   const { budget, usage, inFlight, startedAt } = runContext(config);
   if (!budget || !usage || !inFlight) return NOTHING_TO_RELEASE;
-  // Calls in flight count as spent: one call each, at the run's average tokens and cost per call.
-  const average = (total: number) => (usage.modelCalls > 0 ? total / usage.modelCalls : 0);
-  const projected = { ...usage, modelCalls: usage.modelCalls + inFlight.modelCalls, totalTokens: Math.round(usage.totalTokens + inFlight.modelCalls * average(usage.totalTokens)), costUsd: usage.costUsd + inFlight.modelCalls * average(usage.costUsd) };
+  const projected = { ...usage, modelCalls: usage.modelCalls + inFlight.modelCalls, totalTokens: usage.totalTokens + inFlight.tokens, costUsd: usage.costUsd + inFlight.costUsd };
   const exceeded = budgetExceeded(budget, projected, startedAt === undefined ? 0 : Date.now() - startedAt);
   if (exceeded) throw new BudgetExceededError(exceeded.limit, exceeded.allowed, exceeded.used);
   inFlight.modelCalls += 1;
+  inFlight.tokens += estimate.tokens;
+  inFlight.costUsd += estimate.costUsd;
   let released = false;
   return () => {
     if (released) return;
     released = true;
     inFlight.modelCalls -= 1;
+    inFlight.tokens -= estimate.tokens;
+    inFlight.costUsd -= estimate.costUsd;
   };
 }
 

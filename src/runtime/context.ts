@@ -24,8 +24,8 @@ export interface ConclaveContext {
   usage?: RunUsage;
   /** The run's caps; model calls are refused once one is reached. */
   budget?: RunBudget;
-  /** Model calls reserved but not yet ended (see `reserveModelCall`). */
-  inFlight?: { modelCalls: number };
+  /** Model calls reserved but not yet ended, with their estimated tokens and cost (see `reserveModelCall`). */
+  inFlight?: { modelCalls: number; tokens: number; costUsd: number };
   /** How this run's model calls are retried, timed out and broken off, and its retries left. */
   resilience?: { options: ResilienceOptions; retryBudget: { remaining: number } };
   /** Prices for cost accounting; models it does not know are warned about once. */

@@ -7,6 +7,7 @@ import type { CommandInstance } from "@langchain/langgraph";
 import { RunEvents, createEventSink } from "../events/emitter.ts";
 import type { RunEventSink } from "../events/emitter.ts";
 import type { ConclaveEvent, ModelInfo, RunUsage, TokenUsage } from "../events/types.ts";
+import { breakers } from "../resilience/breakers.ts";
 import { DEFAULT_RESILIENCE } from "../resilience/model-policy.ts";
 import { DEFAULT_PRICE_TABLE } from "../resilience/pricing.ts";
 import type { PriceTable } from "../resilience/pricing.ts";
@@ -140,7 +141,7 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
     modelInfo,
     events: sink,
     usage,
-    inFlight: { modelCalls: 0 },
+    inFlight: { modelCalls: 0, tokens: 0, costUsd: 0 },
     resilience: { options: resilience, retryBudget: { remaining: resilience.retryBudget } },
     pricing: options.pricing ?? DEFAULT_PRICE_TABLE,
     ...(options.cache ? { cache: options.cache } : {}),
@@ -160,6 +161,8 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
     streamMode: tokens ? ["values", "messages"] : "values",
     ...(signal ? { signal } : {}),
   };
+  // Breakers are shared by the process; while this run lasts, their changes are its events too.
+  const stopWatchingBreakers = breakers.onChange((change) => sink.emit({ type: "breaker", ...change }));
   try {
     let state: unknown;
     for await (const item of (await graph.stream(input as never, config as never)) as AsyncIterable<unknown>) {
@@ -178,6 +181,8 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
     sink.emit({ type: "error", error: error.toJSON() });
     sink.emit({ type: "run-end", status: error.code === "RUN_ABORTED" ? "aborted" : "failed", durationMs: Date.now() - startedAt, usage: copyUsage(usage), error: error.toJSON() });
     throw error;
+  } finally {
+    stopWatchingBreakers();
   }
 }
 

@@ -5,7 +5,7 @@ import { parseCommandArgs } from "../args.ts";
 import type { CliIO } from "../output.ts";
 import { runCommand } from "./run.ts";
 
-const DLQ_OPTIONS = { json: { type: "boolean" }, all: { type: "boolean" }, status: { type: "string" } } as const;
+const DLQ_OPTIONS = { json: { type: "boolean" }, all: { type: "boolean" }, status: { type: "string" }, "any-model": { type: "boolean" } } as const;
 
 /**
  * `conclave dlq list | show ID | replay ID|--all | drop ID`: the runs that failed for good, kept
@@ -40,7 +40,7 @@ export async function dlqCommand(argv: string[], io: CliIO, signal: AbortSignal)
         const letters = values.all ? queue.list("dead") : [queue.require(required(id, "replay"))];
         if (letters.length === 0) io.stdout("Nothing to replay.\n");
         let failed = 0;
-        for (const letter of letters) failed += (await replay(letter, queue, io, signal)) ? 0 : 1;
+        for (const letter of letters) failed += (await replay(letter, queue, io, signal, values["any-model"] ?? false)) ? 0 : 1;
         return failed === 0 ? 0 : 1;
       }
       default:
@@ -52,13 +52,14 @@ export async function dlqCommand(argv: string[], io: CliIO, signal: AbortSignal)
 }
 
 /** Runs a letter again; true when it succeeded (the letter is then marked replayed). */
-async function replay(letter: DeadLetter, queue: DeadLetterQueue, io: CliIO, signal: AbortSignal): Promise<boolean> {
+async function replay(letter: DeadLetter, queue: DeadLetterQueue, io: CliIO, signal: AbortSignal, anyModel: boolean): Promise<boolean> {
   if (letter.kind !== "run") {
     io.stderr(`conclave dlq: ${letter.id} is a ${letter.kind}; replay it with the batch that produced it.\n`);
     return false;
   }
   let output = "";
-  const argv = [...((letter.options.argv as string[] | undefined) ?? []).filter((part) => part !== "--json"), "--json", String(letter.input)];
+  // The original flags, task included, with --json so the answer can be kept.
+  const argv = [...((letter.options.argv as string[] | undefined) ?? [String(letter.input)]).filter((part) => part !== "--json"), "--json"];
   const captured: CliIO = { ...io, stdout: (text) => void (output += text) };
   try {
     await runCommand(argv, captured, signal, { deadLetters: false });
@@ -66,7 +67,12 @@ async function replay(letter: DeadLetter, queue: DeadLetterQueue, io: CliIO, sig
     io.stderr(`conclave dlq: replay of ${letter.id} failed again: ${(error as Error).message}\n`);
     return false;
   }
-  const result = JSON.parse(output) as { answer: string };
+  const result = JSON.parse(output) as { answer: string; model?: { provider: string; name: string } };
+  const before = letter.options.model as { provider?: string; name?: string } | undefined;
+  if (!anyModel && before && result.model && (before.provider !== result.model.provider || before.name !== result.model.name)) {
+    io.stderr(`conclave dlq: ${letter.id} ran on ${before.provider}/${before.name} but the replay used ${result.model.provider}/${result.model.name}; it stays dead. Configure the same provider (OPENAI_BASE_URL, CONCLAVE_MODEL) or pass --any-model.\n`);
+    return false;
+  }
   queue.markReplayed(letter.id, result);
   io.stdout(`${letter.id} replayed: ${result.answer}\n`);
   return true;

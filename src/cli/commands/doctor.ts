@@ -35,7 +35,7 @@ export async function doctorCommand(argv: string[], io: CliIO): Promise<number> 
   const ok = checks.every((check) => check.ok);
   if (values.json) io.stdout(`${JSON.stringify({ ok, checks, breakers: breakers.snapshot() })}\n`);
   else {
-    for (const check of checks) io.stdout(`${check.ok ? "✔" : "✖"} ${check.name.padEnd(16)} ${check.detail}${check.latencyMs !== undefined ? ` (${check.latencyMs} ms)` : ""}${check.breaker ? ` · breaker ${check.breaker}` : ""}\n`);
+    for (const check of checks) io.stdout(`${check.ok ? "✔" : "✖"} ${check.name.padEnd(16)} ${check.detail}${check.latencyMs !== undefined ? ` (${check.latencyMs} ms)` : ""}${check.breaker ? ` · breaker ${check.breaker} (after this probe; breakers live in each process)` : ""}\n`);
     io.stdout(ok ? "All checks passed.\n" : "Some checks failed; each line above says what to fix.\n");
   }
   return ok ? 0 : 1;
@@ -54,8 +54,9 @@ async function checkModel(role: string, settings: ModelConfig): Promise<Check> {
       if (!response.ok) throw Object.assign(new Error(`${base}/models answered ${response.status}`), { status: response.status });
       return ((await response.json()) as { data?: Array<{ id?: string }> }).data ?? [];
     }, { key, options: { ...DEFAULT_RESILIENCE, maxRetries: 0, timeoutMs: Math.min(settings.timeoutMs, 10_000) } });
-    const known = listed.some((entry) => entry.id === name);
-    return { name: role, ok: true, detail: `${name} at ${base}: reachable${listed.length ? (known ? ", model listed" : `, but "${name}" is not among its ${listed.length} models — check CONCLAVE_MODEL`) : ""}`, latencyMs: Date.now() - started, breaker: breakers.stateOf(key) ?? "closed" };
+    // Servers list tagged names ("llama3.1:latest"); a listed name that starts with ours counts.
+    const known = listed.length === 0 || listed.some((entry) => entry.id === name || entry.id?.startsWith(`${name}:`));
+    return { name: role, ok: known, detail: `${name} at ${base}: reachable${listed.length ? (known ? ", model listed" : `, but "${name}" is not among its ${listed.length} models — check CONCLAVE_MODEL`) : ""}`, latencyMs: Date.now() - started, breaker: breakers.stateOf(key) ?? "closed" };
   } catch (error) {
     return { name: role, ok: false, detail: `${name} at ${base}: unreachable (${(error as Error).message}). Start the server or fix OPENAI_BASE_URL / the fallback's baseUrl.`, latencyMs: Date.now() - started, breaker: breakers.stateOf(key) ?? "closed" };
   }
@@ -63,23 +64,25 @@ async function checkModel(role: string, settings: ModelConfig): Promise<Check> {
 
 async function checkEmbeddings(config: ConclaveConfig): Promise<Check> {
   if (embeddingsProvider(config.embeddings) === "offline") return { name: "embeddings", ok: true, detail: "offline hashing embeddings (no network needed)" };
-  const check = await checkModel("embeddings", { ...config.model, ...(config.embeddings.baseUrl ? { baseUrl: config.embeddings.baseUrl } : {}), ...(config.embeddings.apiKey ? { apiKey: config.embeddings.apiKey } : {}), ...(config.embeddings.name ? { name: config.embeddings.name } : {}) });
+  const check = await checkModel("embeddings", { ...config.model, provider: "openai", ...(config.embeddings.baseUrl ? { baseUrl: config.embeddings.baseUrl } : {}), ...(config.embeddings.apiKey ? { apiKey: config.embeddings.apiKey } : {}), ...(config.embeddings.name ? { name: config.embeddings.name } : {}) });
   return { ...check, name: "embeddings" };
 }
 
 async function checkCache(config: ConclaveConfig, loaded: LoadedConfig): Promise<Check> {
   const settings = config.cache;
   if (settings.backend === "off") return { name: "cache", ok: true, detail: "off" };
+  let store: ReturnType<typeof createCacheStore> | undefined;
   try {
-    const store = createCacheStore({ backend: settings.backend, cwd: loaded.cwd, ...(settings.path ? { path: settings.path } : {}), ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}) });
+    store = createCacheStore({ backend: settings.backend, cwd: loaded.cwd, ...(settings.path ? { path: settings.path } : {}), ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}) });
     const started = Date.now();
     await store.set("conclave:doctor", "ok", 10_000);
     const value = await store.get<string>("conclave:doctor");
     await store.delete("conclave:doctor");
-    await store.close();
     return { name: "cache", ok: value === "ok", detail: `${settings.backend}: ${value === "ok" ? "writes and reads" : "wrote but could not read back"}`, latencyMs: Date.now() - started };
   } catch (error) {
     return { name: "cache", ok: false, detail: `${settings.backend}: ${(error as Error).message}` };
+  } finally {
+    await store?.close().catch(() => undefined);
   }
 }
 

@@ -3,7 +3,7 @@ import { loadConfig } from "../../config/load.ts";
 import { UsageError, isConclaveError } from "../../errors.ts";
 import { RunEvents } from "../../events/emitter.ts";
 import { loadGraph, readRegistry } from "../../graph/registry.ts";
-import { createChatModel } from "../../models/resolve.ts";
+import { closeEmbeddingCaches, createChatModel } from "../../models/resolve.ts";
 import { run } from "../../runtime/run.ts";
 import { DeadLetterQueue } from "../../resilience/dead-letters.ts";
 import { definedOnly, reliabilityOptions } from "../run-options.ts";
@@ -95,13 +95,14 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal,
   } catch (error) {
     // A run that failed for good at the provider is kept, so it can be replayed once the fault clears.
     if (isConclaveError(error) && error.category === "provider" && options.deadLetters !== false) {
-      const letter = deadLetter(loaded.cwd, { kind: "run", graph: graphName, input: task, options: { argv: argv.filter((part) => !positionals.includes(part)) }, error: { code: error.code, message: error.message, category: error.category }, attempts: failure.attempts, traceId: failure.runId });
-      if (letter) io.stderr(`conclave: kept in the dead-letter queue as ${letter.id}; once the provider is back, replay it with: conclave dlq replay ${letter.id}\n`);
+      const letter = deadLetter(loaded.cwd, { kind: "run", graph: graphName, input: task, options: { argv, model: { ...info, ...(endpoint ? { endpoint } : {}) } }, error: { code: error.code, message: error.message, category: error.category }, attempts: failure.attempts, traceId: failure.runId });
+      io.stderr(letter instanceof Error ? `conclave: could not keep the run in the dead-letter queue: ${letter.message}\n` : `conclave: kept in the dead-letter queue as ${letter.id}; once the provider is back, replay it with: conclave dlq replay ${letter.id}\n`);
     }
     throw error;
   } finally {
     progress?.();
     await reliability.cache?.store.close();
+    await closeEmbeddingCaches();
   }
 }
 
@@ -114,13 +115,15 @@ function watchFailure(events: RunEvents): { runId: string; attempts: number } {
 }
 
 function deadLetter(cwd: string, letter: Parameters<DeadLetterQueue["add"]>[0]) {
-  const queue = new DeadLetterQueue({ cwd });
   try {
-    return queue.add(letter);
-  } catch {
-    return undefined;
-  } finally {
-    queue.close();
+    const queue = new DeadLetterQueue({ cwd });
+    try {
+      return queue.add(letter);
+    } finally {
+      queue.close();
+    }
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
   }
 }
 
