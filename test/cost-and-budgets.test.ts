@@ -75,6 +75,16 @@ describe("budgets end runs gracefully", () => {
     expect(stderr).toMatch(/maxCostUsd budget is spent/);
   });
 
+  it("--max-tokens stops a run against a provider model with a usable answer", async () => {
+    server.setFallback({ kind: "respond", handler: teamModel });
+    const { code, stdout, stderr } = await conclave(["run", "--json", "--max-tokens", "200", "When did Apollo 11 land on the Moon?"], { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: "k", CONCLAVE_MODEL: "gpt-4o-mini" });
+    expect(code, stderr).toBe(0);
+    const output = JSON.parse(stdout) as { answer: string; terminationReason: string };
+    expect(output.terminationReason).toBe("budget");
+    expect(output.answer).toMatch(/Apollo|Moon|1969/);
+    expect(stderr).toContain("the budget is tight; researching the task itself");
+  });
+
   it("--max-tokens stops an offline run with the passages research had retrieved", async () => {
     const { code, stdout } = await conclave(["run", "--json", "--max-tokens", "200", "Who discovered penicillin?"]);
     expect(code).toBe(0);

@@ -81,7 +81,7 @@ export async function observeModelCall<T>(config: LangGraphRunnableConfig | unde
         ? { output: hit, level: "primary", hit: true }
         : await withFallbacks(context.fallback, {
             call: attempt,
-            ...(label.request && context.cache ? { cached: async () => (await readCache(context, requestKey(label))) as T | undefined } : {}),
+            ...(label.request && context.cache ? { cached: async () => ((await readCache(context, `stale:${requestKey(label)}`)) ?? (await readCache(context, requestKey(label)))) as T | undefined } : {}),
             acceptsText: label.structured !== true,
             onFallback: (change) => events?.emit({ type: "fallback", from: label.model, ...change, ...agent }),
           });
@@ -94,8 +94,10 @@ export async function observeModelCall<T>(config: LangGraphRunnableConfig | unde
     const answeredBy = result.model ?? label.model;
     if (context.rateLimit && !free) settleRateLimit(context.rateLimit, { ...label, model: answeredBy }, usage.totalTokens);
     const cost = level === "template" ? 0 : priceCall(context, answeredBy, usage);
-    // Only the primary's fresh answers are cached under the primary's request.
+    // Only the primary's fresh answers are cached under the primary's request. With a cache level in
+    // the fallback chain, the last good answer is also kept — sampled or not — to stand in later.
     if (cacheKey && !free && level === "primary") await writeCache(context, cacheKey, output);
+    if (context.fallback?.useCache && context.cache && label.request && !free && level === "primary") await writeCache(context, `stale:${requestKey(label)}`, output);
     events?.emit({
       type: "llm-call-end",
       callId,
