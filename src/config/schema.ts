@@ -60,7 +60,7 @@ export const CacheConfigSchema = z.strictObject({
   redisUrl: z.string().min(1).optional(),
 });
 
-/** Requests and tokens per minute for a rate-limit key ("model:openai:gpt-4o-mini", "model:*", "user:alice"). */
+/** Requests and tokens per minute for a rate-limit key ("model:openai-compatible:gpt-4o-mini", "model:*", "user:alice"). */
 const LimitSchema = z.strictObject({ requestsPerMinute: z.number().positive().optional(), tokensPerMinute: z.number().positive().optional() });
 const QuotaSchema = z.strictObject({ requests: z.number().int().min(0).optional(), tokens: z.number().int().min(0).optional() });
 
@@ -94,7 +94,7 @@ export const ConfigSchema = z.strictObject({
   pricing: PricingConfigSchema.default(PricingConfigSchema.parse({})),
   resilience: ResilienceConfigSchema.default({}),
   cache: CacheConfigSchema.default(CacheConfigSchema.parse({})),
-  /** Token buckets by key; `model:<provider>:<name>` keys (or `model:*`) limit each model. */
+  /** Token buckets by key; `model:<provider>:<name>` keys (provider "openai-compatible" or "offline"), or `model:*`, limit each model. */
   rateLimits: z.record(z.string().min(1), LimitSchema).default({}),
   fallback: FallbackConfigSchema.default(FallbackConfigSchema.parse({})),
   /** Hard caps per key for the life of the process (a service's per-key quotas). */
