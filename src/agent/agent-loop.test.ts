@@ -118,6 +118,25 @@ describe("the ReAct loop with a scripted model", () => {
     expect(result.state.messages.at(-1)?.text).toBe("both failed");
   });
 
+  it("retries a tool whose failure is worth retrying, when the tool says so", async () => {
+    let calls = 0;
+    const flaky = defineTool({
+      name: "flaky_api",
+      description: "Calls an unreliable API.",
+      schema: z.object({}),
+      retries: 2,
+      run: () => {
+        calls += 1;
+        if (calls < 3) throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+        return "ok at last";
+      },
+    });
+    const model = scriptedModel().callTools([{ name: "flaky_api", args: {}, id: "f" }]).reply("done");
+    await run(createAgentGraph(agentWith([flaky])), { messages: [new HumanMessage("go")] }, { model });
+    expect(calls).toBe(3);
+    expect(model.requests[1]!.find((message) => message.toolCallId === "f")!.content).toBe("ok at last");
+  });
+
   it("accepts plain LangChain tools next to Conclave tools", async () => {
     const upper = langchainTool(({ text }: { text: string }) => text.toUpperCase(), { name: "upper", description: "Upper-cases text.", schema: z.object({ text: z.string() }) });
     const model = scriptedModel().callTools([{ name: "upper", args: { text: "hi" }, id: "u" }]).reply("HI");

@@ -2,6 +2,7 @@ import { tool as langchainTool } from "@langchain/core/tools";
 import type { DynamicStructuredTool, StructuredToolInterface } from "@langchain/core/tools";
 import { z } from "zod";
 import { ConclaveError, DefinitionError } from "../errors.ts";
+import { classifyFailure } from "../resilience/classify.ts";
 
 /** What a tool's `run` receives besides its validated arguments. */
 export interface ToolRunContext {
@@ -22,6 +23,12 @@ export interface ToolDefinition<S extends z.ZodObject> {
   run: (args: z.output<S>, context: ToolRunContext) => unknown;
   /** Abort and report the call as failed after this many milliseconds. */
   timeoutMs?: number;
+  /**
+   * Retries of a call that fails in a way worth retrying (connection resets, timeouts, 429, 5xx
+   * from an API the tool calls), with exponential backoff. Default 0: a tool's failure goes back to
+   * the model, which may correct its arguments.
+   */
+  retries?: number;
 }
 
 /** Any LangChain tool is accepted wherever a Conclave tool is. */
@@ -52,13 +59,13 @@ const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
  */
 export function defineTool<S extends z.ZodObject>(definition: ToolDefinition<S>): DynamicStructuredTool {
   checkDefinition(definition);
-  const { name, description, schema, run, timeoutMs } = definition;
+  const { name, description, schema, run, timeoutMs, retries = 0 } = definition;
   return langchainTool(
     async (args: z.output<S>, config?: { signal?: AbortSignal; toolCall?: { id?: string } }) => {
       const signals = [config?.signal, timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
       const signal = signals.length === 0 ? new AbortController().signal : signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
       const context: ToolRunContext = { signal, ...(config?.toolCall?.id ? { toolCallId: config.toolCall.id } : {}) };
-      const output = await raceAbort(Promise.resolve().then(() => run(args, context)), signal, name, timeoutMs);
+      const output = await withToolRetries(retries, signal, () => raceAbort(Promise.resolve().then(() => run(args, context)), signal, name, timeoutMs));
       return typeof output === "string" ? output : JSON.stringify(output ?? null);
     },
     { name, description, schema },
@@ -80,6 +87,18 @@ function checkDefinition(definition: ToolDefinition<z.ZodObject>): void {
   }
   if (definition.timeoutMs !== undefined && !(definition.timeoutMs > 0)) {
     throw new DefinitionError(`Tool "${definition.name}" has timeoutMs ${definition.timeoutMs}; use a positive number of milliseconds.`);
+  }
+}
+
+/** Runs the call, and again after a short backoff while its failures are worth retrying. */
+async function withToolRetries<T>(retries: number, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= retries || signal.aborted || !classifyFailure(error).retryable) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    }
   }
 }
 
