@@ -21,7 +21,6 @@ export const researchTeam = defineGraph({
       terminationReason: state.terminationReason ?? null,
       critiques: state.critiques,
       findings: state.findings.length,
-      usageByAgent: state.usage,
     },
   }),
 });

@@ -84,8 +84,10 @@ describe("conclave dlq", () => {
   });
 
   it("does not keep runs that failed for reasons a replay cannot fix", async () => {
-    const bad = await conclave(["run", "--bogus", "x"]);
-    expect(bad.code).toBe(2);
+    // A step limit is the graph's or the caller's problem, not the provider's.
+    const stopped = await conclave(["run", "--step-limit", "1", "What is 2 + 3?"]);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain("stopped after 1 graph steps");
     expect((await conclave(["dlq", "list"])).stdout).toBe("The dead-letter queue is empty.\n");
   });
 });
