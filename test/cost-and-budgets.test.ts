@@ -1,17 +1,14 @@
 import { HumanMessage } from "@langchain/core/messages";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { main } from "../src/cli/main.ts";
-import type { CliIO } from "../src/cli/output.ts";
 import { RunEvents, breakers, createAgentGraph, createChatModel, createDebateGraph, defineAgent, defineTool, run } from "../src/index.ts";
 import type { ConclaveEvent } from "../src/index.ts";
 import { DEFAULT_PRICE_TABLE, costOf, priceOf, priceTableFrom } from "../src/resilience/pricing.ts";
 import { scriptedModel, startFakeOpenAIServer } from "../src/testing/index.ts";
 import type { FakeOpenAIServer } from "../src/testing/index.ts";
+import { runCli } from "./helpers/cli.ts";
 import { teamModel } from "./helpers/team-model.ts";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
 let server: FakeOpenAIServer;
 beforeEach(async () => {
   server = await startFakeOpenAIServer();
@@ -21,13 +18,8 @@ afterEach(async () => {
   breakers.clear();
 });
 
-async function conclave(argv: string[], env: Record<string, string> = {}) {
-  let stdout = "";
-  let stderr = "";
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("OPENAI_") && !key.startsWith("CONCLAVE_")));
-  const io: CliIO = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env: { ...clean, ...env }, cwd: ROOT };
-  const code = await main(argv, io, new AbortController().signal);
-  return { code, stdout, stderr };
+function conclave(argv: string[], env: Record<string, string> = {}) {
+  return runCli(argv, { env });
 }
 
 describe("prices", () => {

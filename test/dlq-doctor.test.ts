@@ -1,15 +1,12 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { main } from "../src/cli/main.ts";
-import type { CliIO } from "../src/cli/output.ts";
 import { breakers } from "../src/index.ts";
 import { startFakeOpenAIServer, unusedPort } from "../src/testing/index.ts";
 import type { FakeOpenAIServer, RecordedRequest, ScriptedReply } from "../src/testing/index.ts";
+import { ROOT, runCli } from "./helpers/cli.ts";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
 let server: FakeOpenAIServer;
 let cwd: string;
 beforeEach(async () => {
@@ -23,13 +20,8 @@ afterEach(async () => {
   breakers.clear();
 });
 
-async function conclave(argv: string[], env: Record<string, string> = {}) {
-  let stdout = "";
-  let stderr = "";
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("OPENAI_") && !key.startsWith("CONCLAVE_")));
-  const io: CliIO = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env: { ...clean, ...env }, cwd };
-  const code = await main(argv, io, new AbortController().signal);
-  return { code, stdout, stderr };
+function conclave(argv: string[], env: Record<string, string> = {}) {
+  return runCli(argv, { env, cwd });
 }
 
 /** A provider that works again: calls the calculator, then answers with its result. */

@@ -1,24 +1,14 @@
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { chunkDocuments, readCorpus } from "../tools/retrieve/corpus.ts";
-import { main } from "../src/cli/main.ts";
 import { citedClaims } from "../src/index.ts";
-import type { CliIO } from "../src/cli/output.ts";
+import { ROOT, runCli } from "./helpers/cli.ts";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CORPUS = join(ROOT, "tools", "corpus");
 
-async function conclave(argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("OPENAI_") && !key.startsWith("CONCLAVE_")));
-  const io: CliIO = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env, cwd: ROOT };
-  const code = await main(argv, io, new AbortController().signal);
-  return { code, stdout, stderr };
-}
+const conclave = (argv: string[]) => runCli(argv);
 
 const squash = (text: string) => text.replace(/\s+/g, " ");
 
