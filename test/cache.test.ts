@@ -2,22 +2,18 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HumanMessage } from "@langchain/core/messages";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CachedEmbeddings, ConfigSchema, RunEvents, breakers, createAgentGraph, createChatModel, createEmbeddings, defineAgent, run } from "../src/index.ts";
+import { describe, expect, it } from "vitest";
+import { CachedEmbeddings, ConfigSchema, RunEvents, createAgentGraph, createChatModel, createEmbeddings, defineAgent, run } from "../src/index.ts";
 import type { ConclaveEvent } from "../src/index.ts";
 import { MemoryCacheStore, RedisCacheStore, SqliteCacheStore } from "../src/resilience/cache/index.ts";
 import type { CacheStore } from "../src/resilience/cache/index.ts";
-import { startFakeOpenAIServer } from "../src/testing/index.ts";
 import type { FakeOpenAIServer } from "../src/testing/index.ts";
+import { useFakeServer } from "./helpers/fake-server.ts";
 
 let server: FakeOpenAIServer;
-beforeEach(async () => {
-  server = await startFakeOpenAIServer();
+useFakeServer((started) => {
+  server = started;
   server.setFallback({ kind: "respond", handler: (request) => ({ kind: "text", content: `answer #${request.index}`, usage: { prompt_tokens: 1000, completion_tokens: 100 } }) });
-});
-afterEach(async () => {
-  await server.close();
-  breakers.clear();
 });
 
 const graph = createAgentGraph(defineAgent({ name: "cached", instructions: "Answer briefly.", tools: [], maxSteps: 2 }));

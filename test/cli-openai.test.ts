@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startFakeOpenAIServer } from "../src/testing/index.ts";
+import { describe, expect, it } from "vitest";
 import type { FakeOpenAIServer, RecordedRequest } from "../src/testing/index.ts";
 import { roleOf, teamModel } from "./helpers/team-model.ts";
+import { useFakeServer } from "./helpers/fake-server.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -22,12 +22,7 @@ function conclave(args: string[], env: Record<string, string>): Promise<{ code: 
 }
 
 let server: FakeOpenAIServer;
-beforeEach(async () => {
-  server = await startFakeOpenAIServer();
-});
-afterEach(async () => {
-  await server.close();
-});
+useFakeServer((started) => (server = started));
 
 function lastToolResult(request: RecordedRequest): string {
   const tool = [...request.body.messages].reverse().find((message: { role: string }) => message.role === "tool");

@@ -1,22 +1,17 @@
 import { HumanMessage } from "@langchain/core/messages";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { RunEvents, breakers, createAgentGraph, createChatModel, createDebateGraph, defineAgent, defineTool, run } from "../src/index.ts";
+import { RunEvents, createAgentGraph, createChatModel, createDebateGraph, defineAgent, defineTool, run } from "../src/index.ts";
 import type { ConclaveEvent } from "../src/index.ts";
 import { DEFAULT_PRICE_TABLE, costOf, priceOf, priceTableFrom } from "../src/resilience/pricing.ts";
-import { scriptedModel, startFakeOpenAIServer } from "../src/testing/index.ts";
+import { scriptedModel } from "../src/testing/index.ts";
 import type { FakeOpenAIServer } from "../src/testing/index.ts";
 import { runCli } from "./helpers/cli.ts";
 import { teamModel } from "./helpers/team-model.ts";
+import { useFakeServer } from "./helpers/fake-server.ts";
 
 let server: FakeOpenAIServer;
-beforeEach(async () => {
-  server = await startFakeOpenAIServer();
-});
-afterEach(async () => {
-  await server.close();
-  breakers.clear();
-});
+useFakeServer((started) => (server = started));
 
 function conclave(argv: string[], env: Record<string, string> = {}) {
   return runCli(argv, { env });

@@ -1,16 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { buildIndex, BUNDLED_CORPUS } from "../tools/index.ts";
 import { ConfigSchema, OfflineEmbeddings, createEmbeddings } from "../src/index.ts";
-import { startFakeOpenAIServer } from "../src/testing/index.ts";
 import type { FakeOpenAIServer } from "../src/testing/index.ts";
+import { useFakeServer } from "./helpers/fake-server.ts";
 
 let server: FakeOpenAIServer;
-beforeEach(async () => {
-  server = await startFakeOpenAIServer();
-});
-afterEach(async () => {
-  await server.close();
-});
+useFakeServer((started) => (server = started));
 
 describe("embeddings for retrieval", () => {
   it("stay offline when only the chat model points at a server", () => {

@@ -1,21 +1,15 @@
 import { HumanMessage } from "@langchain/core/messages";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ProviderError, RunEvents, breakers, createAgentGraph, createChatModel, defineAgent, defineTool, run, stream } from "../src/index.ts";
+import { ProviderError, RunEvents, createAgentGraph, createChatModel, defineAgent, defineTool, run, stream } from "../src/index.ts";
 import type { ConclaveEvent, ModelConfig } from "../src/index.ts";
-import { startFakeOpenAIServer, unusedPort } from "../src/testing/index.ts";
+import { unusedPort } from "../src/testing/index.ts";
 import type { FakeOpenAIServer } from "../src/testing/index.ts";
+import { useFakeServer } from "./helpers/fake-server.ts";
 
 // The real ChatOpenAI client, over HTTP, against a scripted OpenAI-compatible server on 127.0.0.1.
 let server: FakeOpenAIServer;
-beforeEach(async () => {
-  server = await startFakeOpenAIServer();
-});
-afterEach(async () => {
-  await server.close();
-  // Circuit breakers are shared by the process; each test starts with closed ones.
-  breakers.clear();
-});
+useFakeServer((started) => (server = started));
 
 const add = defineTool({
   name: "add",

@@ -1,17 +1,11 @@
 import { HumanMessage } from "@langchain/core/messages";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RateLimitTimeoutError, RateLimiter, RunEvents, breakers, createAgentGraph, createChatModel, defineAgent, run } from "../src/index.ts";
-import { startFakeOpenAIServer } from "../src/testing/index.ts";
+import { describe, expect, it } from "vitest";
+import { RateLimitTimeoutError, RateLimiter, RunEvents, createAgentGraph, createChatModel, defineAgent, run } from "../src/index.ts";
 import type { FakeOpenAIServer } from "../src/testing/index.ts";
+import { useFakeServer } from "./helpers/fake-server.ts";
 
 let server: FakeOpenAIServer;
-beforeEach(async () => {
-  server = await startFakeOpenAIServer();
-});
-afterEach(async () => {
-  await server.close();
-  breakers.clear();
-});
+useFakeServer((started) => (server = started));
 
 const graph = createAgentGraph(defineAgent({ name: "limited", instructions: "Answer.", tools: [], maxSteps: 2 }));
 const MODEL_KEY = "model:openai-compatible:fake-model";

@@ -1,19 +1,13 @@
 import { HumanMessage } from "@langchain/core/messages";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ProviderError, RunEvents, breakers, createAgentGraph, createChatModel, defineAgent, run, stream } from "../src/index.ts";
 import type { ConclaveEvent, RunOptions } from "../src/index.ts";
-import { startFakeOpenAIServer } from "../src/testing/index.ts";
 import type { FakeOpenAIServer } from "../src/testing/index.ts";
+import { useFakeServer } from "./helpers/fake-server.ts";
 
 // The real ChatOpenAI client (its own retries off) against injected faults; Conclave's one retry layer decides.
 let server: FakeOpenAIServer;
-beforeEach(async () => {
-  server = await startFakeOpenAIServer();
-});
-afterEach(async () => {
-  await server.close();
-  breakers.clear();
-});
+useFakeServer((started) => (server = started));
 
 const graph = createAgentGraph(defineAgent({ name: "plain", instructions: "Answer briefly.", tools: [], maxSteps: 2 }));
 const fast = { baseDelayMs: 10, maxDelayMs: 50 };

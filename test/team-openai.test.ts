@@ -1,20 +1,15 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createResearchTeam } from "../graphs/research-team.ts";
 import { ConfigSchema, createChatModel, run } from "../src/index.ts";
-import { startFakeOpenAIServer } from "../src/testing/index.ts";
 import type { FakeOpenAIServer } from "../src/testing/index.ts";
 import { roleOf, teamModel } from "./helpers/team-model.ts";
+import { useFakeServer } from "./helpers/fake-server.ts";
 
 let server: FakeOpenAIServer;
-beforeEach(async () => {
-  server = await startFakeOpenAIServer();
-});
-afterEach(async () => {
-  await server.close();
-});
+useFakeServer((started) => (server = started));
 
 describe("the research team through ChatOpenAI", () => {
   it("runs every role over HTTP with requests the hosted API would accept", async () => {
