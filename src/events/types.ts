@@ -27,10 +27,13 @@ export interface RunStartEvent extends EventBase {
   graph: string;
   model: ModelInfo;
   input: unknown;
+  /** Set when the run continues a thread from its last checkpoint (after a crash, an approval, a fork). */
+  resumed?: boolean;
 }
 export interface RunEndEvent extends EventBase {
   type: "run-end";
-  status: "done" | "failed" | "aborted";
+  /** "interrupted": paused for approval; resume it with `run(graph, approve(...))` or `conclave approve`. */
+  status: "done" | "interrupted" | "failed" | "aborted";
   durationMs: number;
   usage: RunUsage;
   error?: ReturnType<ConclaveError["toJSON"]>;
@@ -42,12 +45,15 @@ export interface NodeStartEvent extends EventBase {
   step: number;
   /** Subgraph namespace, empty at the top level. */
   namespace: string;
+  /** LangGraph's checkpoint namespace of this node's task ("research:<task>|model:<task>"): unique per execution, a prefix of its children's. */
+  path?: string;
 }
 export interface NodeEndEvent extends EventBase {
   type: "node-end";
   node: string;
   step: number;
   namespace: string;
+  path?: string;
   durationMs: number;
   error?: string;
 }
@@ -60,6 +66,8 @@ export interface LlmCallStartEvent extends EventBase {
   /** The round and task (sub-question, claim) the call serves, when the graph says. */
   round?: number;
   task?: string;
+  /** The checkpoint namespace of the node task the call runs in (see `NodeStartEvent.path`). */
+  path?: string;
   messageCount: number;
 }
 export interface LlmCallEndEvent extends EventBase {
@@ -70,6 +78,7 @@ export interface LlmCallEndEvent extends EventBase {
   agent?: string;
   round?: number;
   task?: string;
+  path?: string;
   latencyMs: number;
   usage: TokenUsage;
   /** What the call cost in USD, from the run's price table (0 when answered from the cache). */
@@ -94,6 +103,7 @@ export interface ToolCallStartEvent extends EventBase {
   agent?: string;
   round?: number;
   task?: string;
+  path?: string;
 }
 export interface ToolCallEndEvent extends EventBase {
   type: "tool-call-end";
@@ -110,6 +120,15 @@ export interface ToolCallEndEvent extends EventBase {
   agent?: string;
   round?: number;
   task?: string;
+  path?: string;
+  /** The tool changes something outside the run (`defineTool({ sideEffects: true })`). */
+  sideEffects?: boolean;
+  /** The idempotency key the call ran under (thread, checkpoint namespace, call index), for side-effecting tools. */
+  idempotencyKey?: string;
+  /** The call had already completed before a crash or retry: its recorded result was returned and the tool was not run again. */
+  deduplicated?: boolean;
+  /** Answered from a replayed cassette, without running the tool. */
+  replayed?: boolean;
 }
 export interface ErrorEvent extends EventBase {
   type: "error";
@@ -193,6 +212,41 @@ export interface WarningEvent extends EventBase {
   message: string;
 }
 
+/** The run paused for a human decision (`interrupt()`): a tool marked `requiresApproval`, or the final answer. */
+export interface ApprovalRequestEvent extends EventBase {
+  type: "approval-request";
+  /** LangGraph's interrupt id: approve or reject this one by it when several are pending. */
+  interruptId: string;
+  kind: "tool" | "answer";
+  tool?: string;
+  args?: unknown;
+  /** What the approver is shown. */
+  summary: string;
+}
+
+/** A human decided on a pending approval. */
+export interface ApprovalDecisionEvent extends EventBase {
+  type: "approval-decision";
+  interruptId: string;
+  kind: "tool" | "answer";
+  decision: "approved" | "edited" | "rejected";
+  /** Who decided (`--as`, or the OS user). */
+  actor: string;
+  tool?: string;
+  reason?: string;
+  /** The replacement arguments or answer, for "edited". */
+  edit?: unknown;
+}
+
+/** A tool read data: a file, or a document of the corpus. */
+export interface DataAccessEvent extends EventBase {
+  type: "data-access";
+  tool: string;
+  kind: "file" | "document";
+  /** A path relative to the workspace, or a document id. */
+  resource: string;
+}
+
 /** Usage of a whole run, and per agent. */
 export interface RunUsage extends TokenUsage {
   modelCalls: number;
@@ -228,7 +282,10 @@ export type ConclaveEvent =
   | GiveUpEvent
   | BreakerEvent
   | FallbackEvent
-  | WarningEvent;
+  | WarningEvent
+  | ApprovalRequestEvent
+  | ApprovalDecisionEvent
+  | DataAccessEvent;
 
 export type ConclaveEventType = ConclaveEvent["type"];
 

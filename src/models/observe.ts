@@ -194,8 +194,9 @@ export const ROUND_METADATA_KEY = "conclave_round";
 export const TASK_METADATA_KEY = "conclave_task";
 
 /** The node, agent, round and task a call runs in, from LangGraph's and Conclave's metadata. */
-export function whereOf(config: LangGraphRunnableConfig | undefined): { node?: string; agent?: string; round?: number; task?: string } {
+export function whereOf(config: LangGraphRunnableConfig | undefined): { node?: string; agent?: string; round?: number; task?: string; path?: string } {
   const metadata = config?.metadata ?? {};
+  const path = metadata.langgraph_checkpoint_ns;
   const node = metadata.langgraph_node;
   const agent = metadata[AGENT_METADATA_KEY];
   const round = metadata[ROUND_METADATA_KEY];
@@ -205,6 +206,7 @@ export function whereOf(config: LangGraphRunnableConfig | undefined): { node?: s
     ...(typeof agent === "string" ? { agent } : {}),
     ...(typeof round === "number" ? { round } : {}),
     ...(typeof task === "string" ? { task } : {}),
+    ...(typeof path === "string" && path ? { path } : {}),
   };
 }
 

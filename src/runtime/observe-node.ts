@@ -13,15 +13,17 @@ export function observeNode<S, U, C extends LangGraphRunnableConfig>(name: strin
     const events = runContext(config).events;
     if (!events) return node(state, config);
     const step = typeof config?.metadata?.langgraph_step === "number" ? config.metadata.langgraph_step : 0;
-    const namespace = namespaceOf(config?.metadata?.langgraph_checkpoint_ns);
+    const checkpointNs = config?.metadata?.langgraph_checkpoint_ns;
+    const namespace = namespaceOf(checkpointNs);
+    const path = typeof checkpointNs === "string" && checkpointNs ? { path: checkpointNs } : {};
     const startedAt = Date.now();
-    events.emit({ type: "node-start", node: name, step, namespace });
+    events.emit({ type: "node-start", node: name, step, namespace, ...path });
     try {
       const update = await node(state, config);
-      events.emit({ type: "node-end", node: name, step, namespace, durationMs: Date.now() - startedAt });
+      events.emit({ type: "node-end", node: name, step, namespace, ...path, durationMs: Date.now() - startedAt });
       return update;
     } catch (error) {
-      events.emit({ type: "node-end", node: name, step, namespace, durationMs: Date.now() - startedAt, error: error instanceof Error ? error.message : String(error) });
+      events.emit({ type: "node-end", node: name, step, namespace, ...path, durationMs: Date.now() - startedAt, error: error instanceof Error ? error.message : String(error) });
       throw error;
     }
   };
