@@ -28,8 +28,17 @@ export { agentStateSchema, createAgentGraph, FINAL_ANSWER_TOOL } from "./agent/a
 export { runToolCalls, repairInvalidToolCalls } from "./agent/tools-node.ts";
 
 // Running graphs
-export { run, stream, DEFAULT_STEP_LIMIT } from "./runtime/run.ts";
-export type { GraphInput, GraphState, RunOptions, RunResult, RunStream, RunnableGraph } from "./runtime/run.ts";
+export { run, stream, resume, stateOf, attachCheckpointer, DEFAULT_STEP_LIMIT } from "./runtime/run.ts";
+export type { GraphInput, GraphState, ResumeOptions, RunOptions, RunResult, RunStream, RunnableGraph } from "./runtime/run.ts";
+export { approveAnswer } from "./hitl/ask-approval.ts";
+export { ApprovalDecisionError, ApprovalDecisionSchema, ApprovalRequestSchema, approvalsOf } from "./hitl/decisions.ts";
+export type { ApprovalDecision, ApprovalRequest, PendingApproval } from "./hitl/decisions.ts";
+export { createCheckpointer, DEFAULT_CHECKPOINT_FILE } from "./persistence/checkpointer.ts";
+export type { Checkpointer, CheckpointerSettings } from "./persistence/checkpointer.ts";
+export { MemoryEffectLedger, SqliteEffectLedger, idempotencyKey } from "./persistence/effects.ts";
+export type { EffectLedger, EffectRecord } from "./persistence/effects.ts";
+export { ThreadStore, DEFAULT_RUNS_FILE } from "./persistence/thread-store.ts";
+export type { ThreadRecord, ThreadStatus } from "./persistence/thread-store.ts";
 export { reportEvent, runContext } from "./runtime/context.ts";
 export type { ConclaveContext } from "./runtime/context.ts";
 export { setStepBudget, stepBudgetOf } from "./runtime/step-budget.ts";

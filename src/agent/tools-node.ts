@@ -5,6 +5,7 @@ import { ToolNode } from "@langchain/langgraph/prebuilt";
 import type { AnyTool } from "../tool/define-tool.ts";
 import { whereOf } from "../models/observe.ts";
 import { runContext } from "../runtime/context.ts";
+import { TOOL_CALL_INDEX_KEY } from "../tool/effect-call.ts";
 
 /** Ids of the tool calls the model made with arguments that were not valid JSON (see `repairInvalidToolCalls`). */
 const INVALID_CALLS_KEY = "conclave_invalid_tool_calls";
@@ -57,15 +58,18 @@ export async function runToolCalls(messages: BaseMessage[], tools: readonly AnyT
   const invalid = invalidCallsOf(last);
   const names = tools.map((tool) => tool.name);
   const toolNode = new ToolNode([...tools], { handleToolErrors: true });
-  return Promise.all((last.tool_calls ?? []).map((call) => runOne(call, toolNode, names, invalid.get(call.id ?? ""), messages, config)));
+  // Each call learns its index among the task's calls: with the task's path it keys side effects.
+  return Promise.all((last.tool_calls ?? []).map((call, index) => runOne(call, toolNode, names, invalid.get(call.id ?? ""), messages, config && { ...config, metadata: { ...config.metadata, [TOOL_CALL_INDEX_KEY]: index } })));
 }
 
 async function runOne(call: ToolCall, toolNode: ToolNode, names: string[], invalid: InvalidToolCall | undefined, messages: BaseMessage[], config?: LangGraphRunnableConfig): Promise<ToolMessage> {
-  const events = runContext(config).events;
+  const context = runContext(config);
+  const events = context.events;
   const callId = call.id ?? "";
   const where = whereOf(config);
   const startedAt = Date.now();
   events?.emit({ type: "tool-call-start", callId, tool: call.name, args: invalid ? invalid.args : call.args, ...where });
+  let replayed = false;
 
   let message: ToolMessage;
   if (invalid) {
@@ -73,15 +77,28 @@ async function runOne(call: ToolCall, toolNode: ToolNode, names: string[], inval
   } else if (!names.includes(call.name)) {
     message = errorMessage(call, `Error: there is no tool named "${call.name}". ${names.length ? `Available tools: ${names.join(", ")}. Call one of them by its exact name, or answer without tools.` : "No tools are available: answer directly."}`);
   } else {
-    const output = (await toolNode.invoke({ lg_tool_call: { ...call, type: "tool_call" }, messages }, config)) as { messages: ToolMessage[] };
-    message = output.messages[0]!;
+    const invoke = async () => {
+      const output = (await toolNode.invoke({ lg_tool_call: { ...call, type: "tool_call" }, messages }, config)) as { messages: ToolMessage[] };
+      const first = output.messages[0]!;
+      return { content: first.text, status: first.status === "error" ? ("error" as const) : ("success" as const) };
+    };
+    // A replayed run answers tools from the cassette: no files, no network, the recorded observation.
+    const cassette = context.cassette;
+    const result = cassette ? await cassette.tool({ tool: call.name, args: call.args, ...pick(where) }, invoke) : await invoke();
+    replayed = cassette?.mode === "replay";
     // Hosted APIs reject empty tool messages, and an empty observation teaches the model nothing.
-    if (!message.text) message = new ToolMessage({ content: `(tool "${call.name}" returned no output)`, tool_call_id: callId, name: call.name, status: message.status ?? "success" });
+    message = new ToolMessage({ content: result.content || `(tool "${call.name}" returned no output)`, tool_call_id: callId, name: call.name, status: result.status });
   }
   const failed = message.status === "error";
   const text = message.text;
-  events?.emit({ type: "tool-call-end", callId, tool: call.name, latencyMs: Date.now() - startedAt, outputChars: text.length, output: text.slice(0, 500), ...(failed ? { error: text.replace(/^Error:\s*/, "").split("\n")[0]! } : {}), ...where });
+  const report = context.toolReports?.get(callId);
+  context.toolReports?.delete(callId);
+  events?.emit({ type: "tool-call-end", callId, tool: call.name, latencyMs: Date.now() - startedAt, outputChars: text.length, output: text.slice(0, 500), ...(failed ? { error: text.replace(/^Error:\s*/, "").split("\n")[0]! } : {}), ...where, ...report, ...(replayed ? { replayed } : {}) });
   return message;
+}
+
+function pick(where: { agent?: string; node?: string }): { agent?: string; node?: string } {
+  return { ...(where.agent ? { agent: where.agent } : {}), ...(where.node ? { node: where.node } : {}) };
 }
 
 function errorMessage(call: ToolCall, content: string): ToolMessage {

@@ -8,6 +8,7 @@ import type { FallbackChain } from "../resilience/fallback.ts";
 import type { Priority, RateLimiter } from "../resilience/rate-limit/index.ts";
 import type { PriceTable } from "../resilience/pricing.ts";
 import type { RunBudget } from "./budget.ts";
+import type { EffectLedger } from "../persistence/effects.ts";
 
 /**
  * What `run()` hands every node through LangGraph's runtime `context` (never checkpointed):
@@ -40,6 +41,30 @@ export interface ConclaveContext {
   rateLimit?: RunRateLimit;
   /** What answers when a model fails for good: backup models, the cache, a template. */
   fallback?: FallbackChain;
+  /** The dedupe ledger of side-effecting tool calls (see `defineTool({ sideEffects })`). */
+  effects?: EffectLedger;
+  /** The run's thread. */
+  threadId?: string;
+  /** What a tool call reported about itself (idempotency key, deduplicated), by call id, for its `tool-call-end` event. */
+  toolReports?: Map<string, ToolCallReport>;
+  /** Pause for a human's approval before a graph's final answer (see `approveAnswer`). */
+  approveAnswer?: boolean;
+  /** Records or replays model and tool calls (`--record` / `--replay`). */
+  cassette?: CassetteLike;
+}
+
+/** What a side-effecting tool call tells its `tool-call-end` event. */
+export interface ToolCallReport {
+  sideEffects?: boolean;
+  idempotencyKey?: string;
+  deduplicated?: boolean;
+}
+
+/** The part of a cassette the runtime uses (see `Cassette` in `conclave`'s replay module). */
+export interface CassetteLike {
+  readonly mode: "record" | "replay";
+  model<T>(request: { key: string; model: string; agent?: string; node?: string; round?: number; summary: string }, call: () => Promise<T>): Promise<T>;
+  tool(request: { tool: string; args: unknown; agent?: string; node?: string }, call: () => Promise<{ content: string; status: "success" | "error" }>): Promise<{ content: string; status: "success" | "error" }>;
 }
 
 /** How a run's model requests are rate-limited. */

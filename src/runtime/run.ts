@@ -3,7 +3,12 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { AIMessage, AIMessageChunk } from "@langchain/core/messages";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import type { CommandInstance } from "@langchain/langgraph";
+import { Command } from "@langchain/langgraph";
+import type { BaseCheckpointSaver, CommandInstance, StateSnapshot } from "@langchain/langgraph";
+import { approvalsOf, ApprovalDecisionError, parseDecision } from "../hitl/decisions.ts";
+import type { ApprovalDecision, PendingApproval } from "../hitl/decisions.ts";
+import { MemoryEffectLedger } from "../persistence/effects.ts";
+import type { EffectLedger } from "../persistence/effects.ts";
 import { RunEvents, createEventSink } from "../events/emitter.ts";
 import type { RunEventSink } from "../events/emitter.ts";
 import type { ConclaveEvent, ModelInfo, RunUsage, TokenUsage } from "../events/types.ts";
@@ -17,7 +22,7 @@ import type { ResilienceOptions } from "../resilience/model-policy.ts";
 import type { RunBudget } from "./budget.ts";
 import { defaultModel, describeModel } from "../models/resolve.ts";
 import { AsyncQueue } from "./async-queue.ts";
-import type { ConclaveContext, RunRateLimit } from "./context.ts";
+import type { CassetteLike, ConclaveContext, RunRateLimit } from "./context.ts";
 import { toConclaveError } from "./errors.ts";
 import { stepBudgetOf } from "./step-budget.ts";
 
@@ -72,10 +77,26 @@ export interface RunOptions {
   endpoint?: string;
   /** Provider timeout in ms, for error messages (set by the CLI). */
   timeoutMs?: number;
+  /**
+   * Persists the run after every step, so it can be resumed after a crash (`resume`), paused for
+   * approvals and inspected. Attached to the graph (as `compile({ checkpointer })` would).
+   */
+  checkpointer?: BaseCheckpointSaver;
+  /** The dedupe ledger of side-effecting tool calls (default: one in memory for this run). Pass a persistent one (`SqliteEffectLedger`) so effects survive a crash. */
+  effects?: EffectLedger;
+  /** Pause for a human's approval of the final answer (graphs that call `approveAnswer`). */
+  approveAnswer?: boolean;
+  /** Record every model and tool call to a cassette, or answer them from one (see `Cassette`). */
+  cassette?: CassetteLike;
 }
 
 /** What a finished run returns: the graph's final state, typed from the graph, and its accounting. */
 export interface RunResult<S> {
+  /** "interrupted": the run paused for the approvals in `pending`; continue it with `resume`. */
+  status: "done" | "interrupted";
+  /** The approvals an interrupted run waits for. */
+  pending: PendingApproval[];
+  /** The final state; for an interrupted run, the state so far. */
   state: S;
   runId: string;
   threadId: string;
@@ -124,7 +145,76 @@ export function stream<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
   return { result, [Symbol.asyncIterator]: () => queue.iterate(detach) };
 }
 
-async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, options: RunOptions, tokens: boolean, runId: string = randomUUID()): Promise<RunResult<GraphState<G>>> {
+/** What `resume` needs: the thread, and the decisions for a run paused for approvals. */
+export interface ResumeOptions extends RunOptions {
+  threadId: string;
+  /** One decision for every pending approval, or decisions by interrupt id (see `PendingApproval`). */
+  decisions?: ApprovalDecision | Record<string, ApprovalDecision>;
+  /** Continue from this earlier checkpoint instead of the latest (time travel: a fork of the thread). */
+  checkpointId?: string;
+}
+
+/**
+ * Continues a thread from its last checkpoint: a run cut off by a crash, a failure or a budget
+ * stop; a run paused for approvals (with `decisions`); or, with `checkpointId`, a fork from an
+ * earlier step. Steps that completed are not run again, and side-effecting tool calls that
+ * completed are answered from the ledger. Needs the graph's (or `options.checkpointer`) store.
+ *
+ * @example
+ * const paused = await run(graph, input, { checkpointer, threadId: "t1" });
+ * if (paused.status === "interrupted") await resume(graph, { checkpointer, threadId: "t1", decisions: { decision: "approve", actor: "ana" } });
+ */
+export async function resume<G extends RunnableGraph>(graph: G, options: ResumeOptions): Promise<RunResult<GraphState<G>>> {
+  if (options.checkpointer) attachCheckpointer(graph, options.checkpointer);
+  const config = { configurable: { thread_id: options.threadId, ...(options.checkpointId ? { checkpoint_id: options.checkpointId } : {}) } };
+  const snapshot = await stateOf(graph, config);
+  if (!snapshot?.config?.configurable?.checkpoint_id) {
+    throw new ApprovalDecisionError(`Thread "${options.threadId}" has no checkpoints${options.checkpointId ? ` at checkpoint ${options.checkpointId}` : ""}: there is nothing to resume. Start it with run(), or check the thread id and the checkpointer.`);
+  }
+  const pending = approvalsOf(snapshot.tasks.flatMap((task) => task.interrupts ?? []));
+  let input: unknown = null;
+  const decided: Array<{ approval: PendingApproval; decision: ReturnType<typeof parseDecision> }> = [];
+  if (options.decisions !== undefined) {
+    if (pending.length === 0) throw new ApprovalDecisionError(`Thread "${options.threadId}" is not waiting for an approval. Resume it without decisions.`);
+    const byId = isDecision(options.decisions) ? undefined : options.decisions;
+    for (const id of Object.keys(byId ?? {})) {
+      if (!pending.some((approval) => approval.interruptId === id)) throw new ApprovalDecisionError(`No pending approval has id "${id}". Pending: ${pending.map((approval) => `${approval.interruptId} (${approval.request.summary.slice(0, 60)})`).join("; ")}.`, { pending: pending.map((approval) => approval.interruptId) });
+    }
+    for (const approval of pending) {
+      const raw = byId ? byId[approval.interruptId] : options.decisions;
+      if (raw !== undefined) decided.push({ approval, decision: parseDecision(raw) });
+    }
+    input = new Command({ resume: Object.fromEntries(decided.map(({ approval, decision }) => [approval.interruptId, decision])) });
+  } else if (pending.length > 0) {
+    throw new ApprovalDecisionError(`Thread "${options.threadId}" is waiting for ${pending.length} approval(s): ${pending.map((approval) => approval.request.summary.slice(0, 80)).join("; ")}. Pass decisions (conclave approve / reject).`, { pending: pending.map((approval) => approval.interruptId) });
+  }
+  const runOptions: RunOptions = { ...options, ...(options.checkpointId ? { config: { ...options.config, configurable: { ...options.config?.configurable, checkpoint_id: options.checkpointId } } } : {}) };
+  return execute(graph, input as GraphInput<G>, runOptions, false, randomUUID(), { resumed: true, decided });
+}
+
+function isDecision(value: ApprovalDecision | Record<string, ApprovalDecision>): value is ApprovalDecision {
+  return typeof value === "object" && value !== null && typeof (value as { decision?: unknown }).decision === "string";
+}
+
+/** The latest (or the given) checkpoint of a thread, or undefined for a graph that cannot say. */
+export async function stateOf(graph: RunnableGraph, config: { configurable: Record<string, unknown> }): Promise<StateSnapshot | undefined> {
+  const getState = (graph as { getState?: (config: unknown) => Promise<StateSnapshot> }).getState;
+  return typeof getState === "function" ? getState.call(graph, config) : undefined;
+}
+
+/** Gives a compiled graph a checkpointer, as `compile({ checkpointer })` would have. */
+export function attachCheckpointer(graph: RunnableGraph, checkpointer: BaseCheckpointSaver): void {
+  (graph as { checkpointer?: unknown }).checkpointer = checkpointer;
+}
+
+interface ExecuteExtras {
+  resumed?: boolean;
+  decided?: Array<{ approval: PendingApproval; decision: ReturnType<typeof parseDecision> }>;
+}
+
+async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, options: RunOptions, tokens: boolean, runId: string = randomUUID(), extras: ExecuteExtras = {}): Promise<RunResult<GraphState<G>>> {
+  if (options.checkpointer) attachCheckpointer(graph, options.checkpointer);
+  const durable = (graph as { checkpointer?: unknown }).checkpointer !== undefined && (graph as { checkpointer?: unknown }).checkpointer !== false;
   const threadId = options.threadId ?? randomUUID();
   const model = options.model ?? defaultModel();
   const modelInfo = options.modelInfo ?? describeModel(model);
@@ -133,7 +223,10 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
   const sink = countingSink(createEventSink(options.events ?? new RunEvents(), runId, threadId), usage);
   const startedAt = Date.now();
   const graphName = options.graphName ?? (graph as { name?: string }).name ?? "graph";
-  sink.emit({ type: "run-start", graph: graphName, model: modelInfo, input });
+  sink.emit({ type: "run-start", graph: graphName, model: modelInfo, input: (input as unknown) instanceof Command ? { resume: true } : input, ...(extras.resumed ? { resumed: true } : {}) });
+  for (const { approval, decision } of extras.decided ?? []) {
+    sink.emit({ type: "approval-decision", interruptId: approval.interruptId, kind: approval.request.kind, decision: decision.decision === "approve" ? "approved" : decision.decision === "edit" ? "edited" : "rejected", actor: decision.actor, ...(approval.request.tool ? { tool: approval.request.tool } : {}), ...(decision.decision === "reject" ? { reason: decision.reason } : {}), ...(decision.decision === "edit" ? { edit: decision.edit } : {}) });
+  }
 
   const resilience = { ...DEFAULT_RESILIENCE, ...options.resilience, breaker: { ...DEFAULT_RESILIENCE.breaker, ...options.resilience?.breaker } };
   const context: ConclaveContext = {
@@ -149,6 +242,11 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
     ...(options.fallback ? { fallback: options.fallback } : {}),
     startedAt,
     ...(options.budget ? { budget: options.budget } : {}),
+    effects: options.effects ?? new MemoryEffectLedger(),
+    threadId,
+    toolReports: new Map(),
+    ...(options.approveAnswer ? { approveAnswer: true } : {}),
+    ...(options.cassette ? { cassette: options.cassette } : {}),
   };
   const signal = combineSignals(options.signal, options.runTimeoutMs);
   // Nodes report their own start and end (see observeNode) rather than through LangGraph's
@@ -159,23 +257,39 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
     configurable: { ...options.config?.configurable, thread_id: threadId },
     context,
     streamMode: tokens ? ["values", "messages"] : "values",
+    // With a store, every step is written before the next begins: a killed process loses only the steps in flight.
+    ...(durable ? { durability: "sync" } : {}),
     ...(signal ? { signal } : {}),
   };
   // Breakers are shared by the process; while this run lasts, their changes are its events too.
   const stopWatchingBreakers = breakers.onChange((change) => sink.emit({ type: "breaker", ...change }));
   try {
     let state: unknown;
+    const interrupts: Array<{ id?: string; value?: unknown }> = [];
+    // An interrupt arrives as a values chunk of its own; the state before it is the run's state so far.
+    const onValues = (chunk: unknown) => {
+      const raised = (chunk as { __interrupt__?: Array<{ id?: string; value?: unknown }> } | undefined)?.__interrupt__;
+      if (raised) interrupts.push(...raised);
+      else state = chunk;
+    };
     for await (const item of (await graph.stream(input as never, config as never)) as AsyncIterable<unknown>) {
-      if (!tokens) state = item;
+      if (!tokens) onValues(item);
       else {
         const [mode, chunk] = item as [string, unknown];
-        if (mode === "values") state = chunk;
+        if (mode === "values") onValues(chunk);
         else emitToken(sink, chunk);
       }
     }
+    if (state === undefined && durable) state = (await stateOf(graph, { configurable: { thread_id: threadId } }))?.values;
+    const pending = approvalsOf(interrupts);
+    for (const approval of pending) {
+      const { kind, tool, args, summary } = approval.request;
+      sink.emit({ type: "approval-request", interruptId: approval.interruptId, kind, summary, ...(tool ? { tool } : {}), ...(args !== undefined ? { args } : {}) });
+    }
+    const status = interrupts.length ? "interrupted" : "done";
     const durationMs = Date.now() - startedAt;
-    sink.emit({ type: "run-end", status: "done", durationMs, usage: copyUsage(usage) });
-    return { state: state as GraphState<G>, runId, threadId, model: modelInfo, usage: copyUsage(usage), durationMs };
+    sink.emit({ type: "run-end", status, durationMs, usage: copyUsage(usage) });
+    return { status, pending, state: state as GraphState<G>, runId, threadId, model: modelInfo, usage: copyUsage(usage), durationMs };
   } catch (caught) {
     const error = toConclaveError(caught, { stepLimit, ...pickDefined({ signal, endpoint: options.endpoint, timeoutMs: options.timeoutMs, runTimeoutMs: options.runTimeoutMs }) });
     sink.emit({ type: "error", error: error.toJSON() });

@@ -1,8 +1,14 @@
 import { tool as langchainTool } from "@langchain/core/tools";
 import type { DynamicStructuredTool, StructuredToolInterface } from "@langchain/core/tools";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { z } from "zod";
-import { ConclaveError, DefinitionError } from "../errors.ts";
+import { DefinitionError } from "../errors.ts";
+import { ToolExecutionError } from "./errors.ts";
+import { runContext } from "../runtime/context.ts";
 import { classifyFailure } from "../resilience/classify.ts";
+import { askApproval } from "../hitl/ask-approval.ts";
+import { withEffectLedger } from "./effect-call.ts";
+import type { EffectHandle } from "./effect-call.ts";
 
 /** What a tool's `run` receives besides its validated arguments. */
 export interface ToolRunContext {
@@ -10,6 +16,16 @@ export interface ToolRunContext {
   signal: AbortSignal;
   /** The model's id for this call, when the call came from a model. */
   toolCallId?: string;
+  /**
+   * For tools with `sideEffects`: the same for every execution of this call — across retries, a
+   * crash and resume, or an approval — and different for every other call. Send it to the system
+   * you change (an `Idempotency-Key` header, a unique column) so a repeat is dropped there.
+   */
+  idempotencyKey?: string;
+  /** True when this call was begun before and cut off (a crash): make sure the effect is not applied twice. */
+  isRetryAfterCrash?: boolean;
+  /** Reports data the tool read — a file (path relative to the workspace) or a document id — to the run's events and audit log. */
+  accessed(kind: "file" | "document", resource: string): void;
 }
 
 /** A tool definition. `schema` is a zod object; `run` gets the parsed arguments, typed from it. */
@@ -29,18 +45,25 @@ export interface ToolDefinition<S extends z.ZodObject> {
    * the model, which may correct its arguments.
    */
   retries?: number;
+  /**
+   * The tool changes something outside the run (sends mail, writes a record, charges a card).
+   * Such a call gets an idempotency key and goes through the run's dedupe ledger: once it has
+   * completed it is never run again — not when LangGraph re-executes its node after a crash, nor
+   * after an approval — and its calls are written to the audit log.
+   */
+  sideEffects?: boolean;
+  /**
+   * Pause the run for a human decision before each call (or those for which the function says
+   * so): `conclave approve THREAD [--edit JSON]` runs it (with edited arguments), `conclave
+   * reject THREAD --reason …` answers the model with the refusal instead. Needs a checkpointer.
+   */
+  requiresApproval?: boolean | ((args: z.output<S>) => boolean);
 }
 
 /** Any LangChain tool is accepted wherever a Conclave tool is. */
 export type AnyTool = StructuredToolInterface;
 
-/** Raised inside a tool call; the agent turns it into an observation the model can react to. */
-export class ToolExecutionError extends ConclaveError {
-  override name = "ToolExecutionError";
-  constructor(tool: string, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
-    super("TOOL_FAILED", "user", message, { ...options, details: { tool, ...options?.details } });
-  }
-}
+export { ToolExecutionError } from "./errors.ts";
 
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -59,18 +82,33 @@ const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
  */
 export function defineTool<S extends z.ZodObject>(definition: ToolDefinition<S>): DynamicStructuredTool {
   checkDefinition(definition);
-  const { name, description, schema, run, timeoutMs, retries = 0 } = definition;
-  return langchainTool(
-    async (args: z.output<S>, config?: { signal?: AbortSignal; toolCall?: { id?: string } }) => {
-      const signals = [config?.signal, timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
-      const signal = signals.length === 0 ? new AbortController().signal : signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
-      const context: ToolRunContext = { signal, ...(config?.toolCall?.id ? { toolCallId: config.toolCall.id } : {}) };
-      const output = await withToolRetries(retries, signal, () => raceAbort(Promise.resolve().then(() => run(args, context)), signal, name, timeoutMs));
-      return typeof output === "string" ? output : JSON.stringify(output ?? null);
+  const { name, description, schema, run, timeoutMs, retries = 0, sideEffects = false, requiresApproval = false } = definition;
+  const execute = async (args: z.output<S>, config: ToolConfig | undefined, handle: EffectHandle) => {
+    const effect = handle.begin();
+    const signals = [config?.signal, timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length === 0 ? new AbortController().signal : signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
+    const events = runContext(config as LangGraphRunnableConfig).events;
+    const accessed = (kind: "file" | "document", resource: string) => events?.emit({ type: "data-access", tool: name, kind, resource });
+    const context: ToolRunContext = { signal, ...(config?.toolCall?.id ? { toolCallId: config.toolCall.id } : {}), ...effect, accessed };
+    const output = await withToolRetries(retries, signal, () => raceAbort(Promise.resolve().then(() => run(args, context)), signal, name, timeoutMs));
+    return typeof output === "string" ? output : JSON.stringify(output ?? null);
+  };
+  const created = langchainTool(
+    async (args: z.output<S>, config?: ToolConfig) => {
+      // A call that already completed (before a crash, or before this node paused for an approval) is answered from the ledger, unasked and unrun.
+      return withEffectLedger(name, sideEffects, config as LangGraphRunnableConfig, async (effect) => {
+        const approved = requiresApproval === false ? { args } : await askApproval(name, schema, args, typeof requiresApproval === "function" ? requiresApproval(args) : true);
+        if ("refusal" in approved) return approved.refusal;
+        return execute(approved.args, config, effect);
+      });
     },
-    { name, description, schema },
+    { name, description, schema, metadata: { conclave_side_effects: sideEffects, conclave_requires_approval: requiresApproval !== false } },
   ) as unknown as DynamicStructuredTool;
+  return created;
 }
+
+/** What LangChain passes a tool besides its arguments (the parts Conclave reads). */
+type ToolConfig = Pick<LangGraphRunnableConfig, "signal" | "metadata" | "configurable"> & { context?: unknown; toolCall?: { id?: string } };
 
 function checkDefinition(definition: ToolDefinition<z.ZodObject>): void {
   if (!TOOL_NAME.test(definition.name ?? "")) {
