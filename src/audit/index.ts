@@ -1,0 +1,10 @@
+export { AuditLog, recordHash } from "./audit-log.ts";
+export type { AuditEntry, AuditKind, AuditLogOptions, AuditRecord } from "./audit-log.ts";
+export { verifyAuditLog } from "./verify.ts";
+export type { AuditVerification } from "./verify.ts";
+export { attachAudit } from "./attach.ts";
+export { auditConfig } from "./config-audit.ts";
+export type { ConfigChange } from "./config-audit.ts";
+export { AuditLogError } from "./errors.ts";
+export { canonicalJson, GENESIS_HASH } from "./canonical.ts";
+export type { FileLockOptions } from "./lock.ts";
