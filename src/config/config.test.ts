@@ -234,8 +234,18 @@ describe("describeConfig", () => {
     expect(row(loaded, "model.apiKey")!.value).toBe("***");
   });
 
-  it("redacts an embeddings key from the config file too", async () => {
-    const loaded = await loadConfig({ cwd: tempDir({ embeddings: { apiKey: "emb-secret-key-value" } }), env: {} });
+  it("refuses an API key in the config file, naming the setting and where keys go instead", async () => {
+    const error = (await loadConfig({ cwd: tempDir({ embeddings: { apiKey: "emb-secret-key-value" } }), env: {} }).catch((caught: unknown) => caught)) as Error;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain("sets embeddings.apiKey");
+    expect(error.message).toContain(".conclave/secrets.env");
+    expect(error.message).not.toContain("emb-secret-key-value");
+    await expect(loadConfig({ cwd: tempDir({ model: { apiKey: "sk-in-file" } }), env: {} })).rejects.toThrow(/set OPENAI_API_KEY in the environment/);
+  });
+
+  it("reads the embeddings key from the environment and redacts it", async () => {
+    const loaded = await loadConfig({ cwd: tempDir(), env: { CONCLAVE_EMBEDDINGS_API_KEY: "emb-secret-key-value" } });
+    expect(loaded.config.embeddings.apiKey).toBe("emb-secret-key-value");
     expect(JSON.stringify(describeConfig(loaded))).not.toContain("emb-secret-key-value");
   });
 

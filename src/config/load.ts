@@ -42,11 +42,18 @@ export const ENV_BINDINGS: Record<string, EnvBinding> = {
   CONCLAVE_EMBEDDINGS_PROVIDER: { path: "embeddings.provider", parse: "string" },
   CONCLAVE_EMBEDDINGS_MODEL: { path: "embeddings.name", parse: "string" },
   CONCLAVE_EMBEDDINGS_BASE_URL: { path: "embeddings.baseUrl", parse: "string" },
+  CONCLAVE_EMBEDDINGS_API_KEY: { path: "embeddings.apiKey", parse: "string" },
   CONCLAVE_GRAPH: { path: "defaultGraph", parse: "string" },
   CONCLAVE_CORPUS: { path: "corpus", parse: "string" },
   CONCLAVE_CACHE: { path: "cache.backend", parse: "string" },
   REDIS_URL: { path: "cache.redisUrl", parse: "string" },
   CONCLAVE_WORKSPACE: { path: "workspace", parse: "string" },
+  CONCLAVE_CHECKPOINT: { path: "checkpoint.backend", parse: "string" },
+  DATABASE_URL: { path: "checkpoint.url", parse: "string" },
+  CONCLAVE_LOG_LEVEL: { path: "log.level", parse: "string" },
+  CONCLAVE_LOG_FILE: { path: "log.file", parse: "string" },
+  CONCLAVE_AUDIT_LOG: { path: "audit.path", parse: "string" },
+  CONCLAVE_SECRETS_FILE: { path: "secretsFile", parse: "string" },
 };
 
 const DEFAULT_FILES = ["conclave.config.ts", "conclave.config.json"];
@@ -67,7 +74,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   // Layers: file, then environment, then flags; each `set` records where the value came from.
   if (file) {
     const contents = await readConfigFile(file);
-    for (const [path, value] of flatten(contents)) set(layered, sources, path, value, `file:${file}`);
+    for (const [path, value] of flatten(contents)) {
+      refuseSecret(path, file);
+      set(layered, sources, path, value, `file:${file}`);
+    }
   }
   applyEnvironment(layered, sources, env);
   for (const [path, { value, flag }] of Object.entries(options.flags ?? {})) {
@@ -98,6 +108,14 @@ function applyEnvironment(layered: Record<string, unknown>, sources: Record<stri
     if (raw === undefined) continue;
     set(layered, sources, binding.path, binding.parse === "number" ? toNumber(raw) : raw, `env:${name}`);
   }
+}
+
+/** A config file is shared and committed; keys in it leak. They come from the environment or the secrets file only. */
+function refuseSecret(path: string[], file: string): void {
+  if (path.at(-1) !== "apiKey") return;
+  const where = path.join(".");
+  const variable = where === "model.apiKey" ? "OPENAI_API_KEY" : "an environment variable";
+  throw new ConfigError(`${file} sets ${where}: API keys are read only from the environment or the secrets file, never from the config file (which is shared and committed). Remove it, and set ${variable} in the environment or in .conclave/secrets.env (chmod 600).`, { details: { path: where, file } });
 }
 
 function findConfigFile(cwd: string, explicit: string | undefined): string | undefined {

@@ -77,6 +77,29 @@ export const FallbackConfigSchema = z.strictObject({
   template: z.string().min(1).optional(),
 });
 
+/** Where run state is checkpointed: SQLite under `.conclave/` (default), PostgreSQL (`DATABASE_URL`) or memory (not resumable). */
+export const CheckpointConfigSchema = z.strictObject({
+  backend: z.enum(["sqlite", "postgres", "memory"]).default("sqlite"),
+  /** SQLite file (default `.conclave/checkpoints.sqlite`). */
+  path: z.string().min(1).optional(),
+  /** PostgreSQL connection string (default: `DATABASE_URL`). */
+  url: z.string().min(1).optional(),
+});
+
+/** Structured JSON logs (pino): a level, and where they go ("-" for stderr; pretty there on a terminal). */
+export const LogConfigSchema = z.strictObject({
+  level: z.enum(["off", "debug", "info", "warn", "error"]).default("info"),
+  /** Default `.conclave/conclave.log`. */
+  file: z.string().min(1).optional(),
+});
+
+/** The append-only, hash-chained audit log of side effects, approvals, configuration changes and data access. */
+export const AuditConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Default `.conclave/audit.jsonl`. */
+  path: z.string().min(1).optional(),
+});
+
 /** The whole configuration, as read from `conclave.config.json` / `.ts`, environment and flags. */
 export const ConfigSchema = z.strictObject({
   model: ModelConfigSchema.default(ModelConfigSchema.parse({})),
@@ -99,6 +122,13 @@ export const ConfigSchema = z.strictObject({
   fallback: FallbackConfigSchema.default(FallbackConfigSchema.parse({})),
   /** Hard caps per key for the life of the process (a service's per-key quotas). */
   quotas: z.record(z.string().min(1), QuotaSchema).default({}),
+  checkpoint: CheckpointConfigSchema.default(CheckpointConfigSchema.parse({})),
+  log: LogConfigSchema.default(LogConfigSchema.parse({})),
+  audit: AuditConfigSchema.default(AuditConfigSchema.parse({})),
+  /** Pause every run for approval of its final answer (graphs that call `approveAnswer`). */
+  approveAnswer: z.boolean().default(false),
+  /** A dotenv file of secrets (default `.conclave/secrets.env`): API keys are read from the environment or this file only. */
+  secretsFile: z.string().min(1).optional(),
 });
 
 export type ConclaveConfig = z.output<typeof ConfigSchema>;

@@ -14,6 +14,7 @@ import { observeRateLimitFailure, settleRateLimit, waitForRateLimit } from "../r
 import { BudgetExceededError, isBudgetExceeded, reserveModelCall } from "../runtime/budget.ts";
 import type { ConclaveContext } from "../runtime/context.ts";
 import { runContext } from "../runtime/context.ts";
+import { summarizeRequest } from "../replay/summary.ts";
 
 /** Metadata key naming the Conclave agent a model or tool call belongs to. */
 export const AGENT_METADATA_KEY = "conclave_agent";
@@ -74,10 +75,16 @@ export async function observeModelCall<T>(config: LangGraphRunnableConfig | unde
   const startedAt = Date.now();
   events?.emit({ type: "llm-call-start", callId, model: label.model, messageCount: label.messageCount, ...where });
   try {
-    const cacheKey = cacheKeyFor(context, label, (key, message) => warnOnce(context, key, message));
+    // A replayed call is answered from the cassette: no cache, no limits, no provider.
+    const cassette = context.cassette && label.request ? context.cassette : undefined;
+    const recording = cassette && { key: requestKey(label), model: label.model, ...pickWhere(where), summary: summarizeRequest(label.request!.messages) };
+    const replayed = cassette?.mode === "replay" ? await cassette.model<T>(recording!, () => Promise.reject(new Error("a replay never calls the model"))) : undefined;
+    const cacheKey = replayed === undefined ? cacheKeyFor(context, label, (key, message) => warnOnce(context, key, message)) : undefined;
     const hit = cacheKey ? ((await readCache(context, cacheKey)) as T | undefined) : undefined;
     const result: { output: T; level: FallbackLevel; model?: string; hit?: boolean } =
-      hit !== undefined
+      replayed !== undefined
+        ? { output: replayed, level: "primary" }
+        : hit !== undefined
         ? { output: hit, level: "primary", hit: true }
         : await withFallbacks(context.fallback, {
             call: attempt,
@@ -85,6 +92,8 @@ export async function observeModelCall<T>(config: LangGraphRunnableConfig | unde
             acceptsText: label.structured !== true,
             onFallback: (change) => events?.emit({ type: "fallback", from: label.model, ...change, ...agent }),
           });
+    // Recording stores the answer and hands back its stored form, so the run and its replay print the same bytes.
+    if (cassette?.mode === "record") result.output = await cassette.model(recording!, async () => result.output);
     const { output, level } = result;
     const message = messageOf(output);
     const ai = message && (AIMessage.isInstance(message) || AIMessageChunk.isInstance(message)) ? (message as AIMessage) : undefined;
@@ -213,6 +222,10 @@ export function whereOf(config: LangGraphRunnableConfig | undefined): { node?: s
 /** A copy of `config` whose calls report this round (and task, e.g. a claim or sub-question id). */
 export function withRound(config: LangGraphRunnableConfig, round: number, task?: string): LangGraphRunnableConfig {
   return { ...config, metadata: { ...config.metadata, [ROUND_METADATA_KEY]: round, ...(task ? { [TASK_METADATA_KEY]: task } : {}) } };
+}
+
+function pickWhere(where: ReturnType<typeof whereOf>): { agent?: string; node?: string; round?: number } {
+  return { ...(where.agent ? { agent: where.agent } : {}), ...(where.node ? { node: where.node } : {}), ...(where.round !== undefined ? { round: where.round } : {}) };
 }
 
 function asMessage(output: unknown): BaseMessage | undefined {
