@@ -18,6 +18,7 @@ export const researchTeam = defineGraph({
       rounds: state.critiques.length,
       verdict: state.critiques.at(-1)?.overall ?? null,
       verified: state.final?.verified ?? false,
+      ...(state.final?.review ? { review: state.final.review } : {}),
       terminationReason: state.terminationReason ?? null,
       critiques: state.critiques,
       findings: state.findings.length,

@@ -110,3 +110,8 @@ export { ConfigSchema, defineConfig } from "./config/schema.ts";
 export type { ConclaveConfig, ConclaveConfigInput, EmbeddingsConfig, ModelConfig } from "./config/schema.ts";
 export { configFromEnvironment, loadConfig } from "./config/load.ts";
 export type { ConfigSource, LoadConfigOptions, LoadedConfig } from "./config/load.ts";
+
+export * from "./observability/index.ts";
+export * from "./audit/index.ts";
+export * from "./secrets/index.ts";
+export * from "./replay/index.ts";

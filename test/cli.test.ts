@@ -5,31 +5,17 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { chunkDocuments, readCorpus } from "../tools/retrieve/corpus.ts";
 import { BUNDLED_CORPUS } from "../tools/retrieve/index.ts";
-import { main } from "../src/cli/main.ts";
 import { unusedPort } from "../src/testing/index.ts";
-import type { CliIO } from "../src/cli/output.ts";
+import { cleanEnv, runCli } from "./helpers/cli.ts";
+import type { CliResult } from "./helpers/cli.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string };
 
-/** process.env without any provider or Conclave settings, so every run is offline and uses defaults. */
-function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("OPENAI_") && !name.startsWith("CONCLAVE_")));
-  return { ...env, ...extra };
-}
+type Captured = CliResult;
 
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(argv: string[], options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Captured> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIO = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env: cleanEnv(options.env), cwd: ROOT };
-  const code = await main(argv, io, options.signal ?? new AbortController().signal);
-  return { code, stdout, stderr };
+function cli(argv: string[], options: { env?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Captured> {
+  return runCli(argv, options);
 }
 
 /** Usage errors are one line on stderr, nothing on stdout. */
@@ -157,7 +143,7 @@ describe("conclave usage errors exit 2", () => {
   });
 
   it("an unknown command, and help for one", async () => {
-    expect(expectOneLineFailure(await cli(["frobnicate"]), 2)).toMatch(/unknown command "frobnicate".*run, graphs, config/);
+    expect(expectOneLineFailure(await cli(["frobnicate"]), 2)).toMatch(/unknown command "frobnicate".*run, runs, pending, approve, reject, inspect, fork, metrics, audit, graphs, config/);
     expect(expectOneLineFailure(await cli(["help", "frobnicate"]), 2)).toMatch(/unknown command "frobnicate"/);
   });
 

@@ -1,6 +1,6 @@
 import { HumanMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { budgetExceeded, citedClaims, extractCitations, isBudgetExceeded, reportEvent, runContext, withRound } from "conclave";
+import { approveAnswer, budgetExceeded, citedClaims, extractCitations, isBudgetExceeded, reportEvent, runContext, withRound } from "conclave";
 import type { CitedClaim } from "conclave";
 import { support } from "./findings.ts";
 import type { TeamAgents } from "./agents.ts";
@@ -42,6 +42,20 @@ function sameOpenClaims(a: Critique, b: Critique): boolean {
  * sentence it writes must be supported by the findings it cites, or its answer is replaced by the
  * verified claims themselves.
  */
+/**
+ * Review: when the run asks for it, a human approves, edits or rejects the final answer (the run
+ * pauses here). A node of its own, so approving never re-runs the synthesis call before it.
+ */
+export function reviewNode() {
+  return (state: TeamStateType, config: LangGraphRunnableConfig): TeamUpdate => {
+    if (!state.final) return {};
+    const decision = approveAnswer(config, state.final.answer);
+    if (!("answer" in decision)) return { final: { ...state.final, verified: false, review: { decision: "rejected", reason: decision.rejected } } };
+    if (decision.answer === state.final.answer) return runContext(config).approveAnswer ? { final: { ...state.final, review: { decision: "approved" } } } : {};
+    return { final: { ...state.final, answer: decision.answer, citations: extractCitations(decision.answer), review: { decision: "edited" } } };
+  };
+}
+
 export function finalizeNode(agents: TeamAgents) {
   return async (state: TeamStateType, config: LangGraphRunnableConfig): Promise<TeamUpdate> => {
     const usage = runContext(config).usage?.byAgent ?? {};

@@ -4,7 +4,7 @@ import type { GraphBuildContext } from "conclave";
 import { observeNode, setStepBudget, stepBudgetOf } from "conclave";
 import { teamAgents } from "./agents.ts";
 import type { ResearchTeamOptions } from "./agents.ts";
-import { coordinateNode, finalizeNode } from "./coordinate.ts";
+import { coordinateNode, finalizeNode, reviewNode } from "./coordinate.ts";
 import { planNode, researchNode } from "./research.ts";
 import type { ResearchTask } from "./research.ts";
 import { TeamState } from "./state.ts";
@@ -39,6 +39,7 @@ export function createResearchTeam(context: GraphBuildContext, options: Research
     .addNode("critique", observeNode("critique", critiqueNode()))
     .addNode("coordinator", observeNode("coordinator", coordinateNode(maxRounds)))
     .addNode("synthesis", observeNode("synthesis", finalizeNode(agents)))
+    .addNode("review", observeNode("review", reviewNode()))
     .addEdge(START, "planning")
     .addConditionalEdges("planning", toResearch, ["research", "synthesis"])
     .addEdge("research", "writing")
@@ -46,8 +47,9 @@ export function createResearchTeam(context: GraphBuildContext, options: Research
     .addEdge("verification", "critique")
     .addEdge("critique", "coordinator")
     .addConditionalEdges("coordinator", (state: TeamStateType) => (state.terminationReason ? "synthesis" : "writing"), ["writing", "synthesis"])
-    .addEdge("synthesis", END)
+    .addEdge("synthesis", "review")
+    .addEdge("review", END)
     .compile({ name: "research-team" });
   const inner = Math.max(...Object.values(agents).map((agentGraph) => stepBudgetOf(agentGraph) ?? 0));
-  return setStepBudget(graph, Math.max(inner, maxRounds * 4 + 6));
+  return setStepBudget(graph, Math.max(inner, maxRounds * 4 + 7));
 }

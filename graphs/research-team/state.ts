@@ -55,6 +55,8 @@ export const FinalAnswerSchema = z.object({
   score: z.number(),
   /** True only when every claim in the answer was verified as supported. */
   verified: z.boolean(),
+  /** A human's decision on the answer, when the run asked for one (`--approve-answer`). */
+  review: z.object({ decision: z.enum(["approved", "edited", "rejected"]), reason: z.string().optional() }).optional(),
 });
 
 const UsageSchema = z.record(z.string(), z.object({ modelCalls: z.number(), inputTokens: z.number(), outputTokens: z.number(), totalTokens: z.number() }));

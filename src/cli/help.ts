@@ -3,6 +3,15 @@ export const MAIN_HELP = `conclave — run typed multi-agent graphs from the com
 
 Usage:
   conclave run "<task>" [options]   Run a graph on a task and print the answer
+  conclave run --thread ID          Resume a thread from its last checkpoint (after a crash or failure)
+  conclave runs [--status S]        List threads: running, interrupted, done, failed
+  conclave pending                  List the approvals paused runs wait for
+  conclave approve THREAD [--edit JSON] [--id ID]   Approve (or edit) and continue the run
+  conclave reject THREAD --reason "…" [--id ID]      Refuse and continue the run without it
+  conclave inspect THREAD           Checkpoint history: step, nodes, round, state changes
+  conclave fork THREAD --at CP      Continue from an earlier checkpoint (optionally --model NAME)
+  conclave metrics                  Prometheus metrics of the runs kept in this workspace
+  conclave audit verify             Check the audit log's hash chain
   conclave graphs                   List the registered graphs
   conclave config [--json]          Show the effective configuration and where each value comes from
   conclave dlq list|show|replay|drop  The runs that failed for good, and replaying them
@@ -19,7 +28,12 @@ answering only from tool results. Point it at a real model with:
   OPENAI_API_KEY=sk-...                                      (OpenAI)
   OPENAI_BASE_URL=http://127.0.0.1:11434/v1 CONCLAVE_MODEL=llama3.1   (Ollama, vLLM, llama.cpp, ...)
 
-Exit codes: 0 success, 1 the run failed, 2 bad usage or configuration.`;
+Runs are checkpointed to .conclave/checkpoints.sqlite (checkpoint.backend: sqlite, postgres with
+DATABASE_URL, or memory). Logs go to .conclave/conclave.log, the audit log to .conclave/audit.jsonl;
+traces are exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set. API keys come from the
+environment or .conclave/secrets.env, and are redacted everywhere.
+
+Exit codes: 0 success, 1 the run failed, 2 bad usage or configuration, 3 paused for approval.`;
 
 export const RUN_HELP = `conclave run — run a graph on a task
 
@@ -32,7 +46,14 @@ Options:
   --provider NAME     offline | openai | auto (env CONCLAVE_PROVIDER; auto = openai when a base URL or key is set)
   --base-url URL      OpenAI-compatible endpoint (env OPENAI_BASE_URL)
   --corpus DIR        Folder of .md/.txt files for the retrieve tool (default: the bundled corpus)
-  --thread ID         Thread id for this run (default: a new one)
+  --thread ID         Thread id for a new run (default: a new one); with no task, resume that thread
+  --checkpoint KIND   sqlite (default, .conclave/checkpoints.sqlite) | postgres (DATABASE_URL) | memory
+  --approve-answer    Pause for a human's approval of the final answer (conclave approve/reject)
+  --record FILE       Record every model and tool call to a cassette (secrets redacted)
+  --replay FILE       Rerun from a cassette: no network, identical output; fails naming the first
+                      request that drifted from the recording
+  --log-level LEVEL   off | debug | info (default) | warn | error; logs go to log.file
+                      (default .conclave/conclave.log, "-" for stderr)
   --step-limit N      Most graph steps before the run stops (default: derived from the agents' maxSteps)
   --max-rounds N      Most critique or debate rounds (graphs that have rounds)
   --agents N          How many agents take part (e.g. debate solvers, at least 2)
@@ -47,10 +68,13 @@ Options:
   --verbose           Show every node and model call, and stacks on errors
   --quiet             No progress output on stderr
 
-Progress goes to stderr, the answer to stdout.
+Progress goes to stderr, the answer to stdout. A run paused for approval prints what it waits
+for and exits 3. Killed mid-run, it resumes where it stopped: conclave run --thread ID.
 
 Examples:
   conclave run "What is 17 * 23 + 4?"
+  conclave run --thread t1 "Who discovered penicillin?"   then, after a crash: conclave run --thread t1
+  conclave run --record c.json --json "When did Apollo 11 land?"   and offline: conclave run --replay c.json --json "When did Apollo 11 land?"
   conclave run --json "When did Apollo 11 land on the Moon?"
   OPENAI_BASE_URL=http://127.0.0.1:8000/v1 conclave run --model qwen2.5 "Summarise HNSW"`;
 
@@ -97,4 +121,67 @@ and workspace folders, and the dead-letter queue. Exits 1 when a check fails.
 Usage:
   conclave doctor [--json] [--config FILE]`;
 
-export const COMMAND_HELP: Record<string, string> = { run: RUN_HELP, graphs: GRAPHS_HELP, config: CONFIG_HELP, dlq: DLQ_HELP, doctor: DOCTOR_HELP };
+export const RUNS_HELP = `conclave runs — the threads of this workspace
+
+Usage:
+  conclave runs [--status running|interrupted|done|failed] [--limit N] [--json]
+
+A thread whose process died mid-run shows as failed; resume it with conclave run --thread ID.`;
+
+export const PENDING_HELP = `conclave pending — approvals that paused runs wait for
+
+Usage:
+  conclave pending [--json]
+
+Tools defined with requiresApproval, and final answers under --approve-answer, pause the run.`;
+
+export const APPROVE_HELP = `conclave approve — approve pending approvals of a thread and continue it
+
+Usage:
+  conclave approve THREAD [--id ID ...] [--edit JSON] [--as NAME] [--json]
+
+Without --id, every pending approval of the thread is approved. --edit replaces the tool's
+arguments (a JSON object, checked against its schema) or the final answer (a JSON string), for
+one approval. The decision and who made it (--as, CONCLAVE_ACTOR or the OS user) go to the audit log.`;
+
+export const REJECT_HELP = `conclave reject — refuse pending approvals of a thread and continue it
+
+Usage:
+  conclave reject THREAD --reason "why" [--id ID ...] [--as NAME] [--json]
+
+The model is told the call was refused and why; a refused final answer ends the run unapproved.`;
+
+export const INSPECT_HELP = `conclave inspect — a thread's checkpoint history
+
+Usage:
+  conclave inspect THREAD [--json]
+
+One line per checkpoint (id, step, the nodes that ran, round, what runs next) and what each step
+changed in the state. Fork from any of them with conclave fork THREAD --at CHECKPOINT.`;
+
+export const FORK_HELP = `conclave fork — continue a thread from an earlier checkpoint
+
+Usage:
+  conclave fork THREAD --at CHECKPOINT [--model NAME] [--base-url URL] [--provider NAME] [--json]
+
+The steps after the checkpoint run again (with another model, if given); the original history
+stays in the thread and conclave inspect shows both. CHECKPOINT may be a unique prefix.`;
+
+export const METRICS_HELP = `conclave metrics — Prometheus metrics of this workspace's runs
+
+Usage:
+  conclave metrics
+
+Request volume, latency histograms, errors, tokens and cost per model / agent / graph, cache hit
+rate and breaker state, in the Prometheus text format, from the events of every kept run.`;
+
+export const AUDIT_HELP = `conclave audit — the append-only audit log
+
+Usage:
+  conclave audit verify [--file PATH] [--json]
+
+Every line (side-effecting tool calls, approvals, configuration changes, data read) carries the
+hash of the line before it; verify recomputes the chain and names the first line that was edited,
+removed or reordered (exit 1).`;
+
+export const COMMAND_HELP: Record<string, string> = { runs: RUNS_HELP, pending: PENDING_HELP, approve: APPROVE_HELP, reject: REJECT_HELP, inspect: INSPECT_HELP, fork: FORK_HELP, metrics: METRICS_HELP, audit: AUDIT_HELP, run: RUN_HELP, graphs: GRAPHS_HELP, config: CONFIG_HELP, dlq: DLQ_HELP, doctor: DOCTOR_HELP };

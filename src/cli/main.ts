@@ -5,16 +5,34 @@ import { dlqCommand } from "./commands/dlq.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { graphsCommand } from "./commands/graphs.ts";
 import { runCommand } from "./commands/run.ts";
+import { approveCommand, rejectCommand } from "./commands/decide.ts";
+import { forkCommand } from "./commands/fork.ts";
+import { auditCommand, metricsCommand } from "./commands/observe.ts";
+import { inspectCommand, pendingCommand, runsCommand } from "./commands/threads.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import type { CliIO } from "./output.ts";
 import { processIO } from "./output.ts";
 
 type Command = (argv: string[], io: CliIO, signal: AbortSignal) => Promise<number>;
-const COMMANDS: Record<string, Command> = { run: (argv, io, signal) => runCommand(argv, io, signal), graphs: graphsCommand, config: configCommand, dlq: dlqCommand, doctor: doctorCommand };
+const COMMANDS: Record<string, Command> = {
+  run: (argv, io, signal) => runCommand(argv, io, signal),
+  runs: runsCommand,
+  pending: pendingCommand,
+  approve: approveCommand,
+  reject: rejectCommand,
+  inspect: inspectCommand,
+  fork: forkCommand,
+  metrics: metricsCommand,
+  audit: auditCommand,
+  graphs: graphsCommand,
+  config: configCommand,
+  dlq: dlqCommand,
+  doctor: doctorCommand,
+};
 
 /**
  * The `conclave` command. Returns the exit code: 0 success, 1 the run failed, 2 bad usage or
- * configuration — each failure as one line with the reason and the fix (stack with --verbose).
+ * configuration, 3 the run paused for approvals — each failure as one line with the reason and the fix (stack with --verbose).
  */
 export async function main(argv: string[], io: CliIO = processIO, signal: AbortSignal = new AbortController().signal): Promise<number> {
   const [command, ...rest] = argv;
@@ -42,7 +60,7 @@ export async function main(argv: string[], io: CliIO = processIO, signal: AbortS
 }
 
 function fail(io: CliIO, error: unknown, verbose: boolean): number {
-  const usage = isConclaveError(error) && ["USAGE", "CONFIG_INVALID", "GRAPH_NOT_FOUND", "DLQ_NOT_FOUND"].includes(error.code);
+  const usage = isConclaveError(error) && ["USAGE", "CONFIG_INVALID", "GRAPH_NOT_FOUND", "DLQ_NOT_FOUND", "APPROVAL_INVALID", "CASSETTE_INVALID", "AUDIT_LOG_MISSING", "SECRETS_INVALID"].includes(error.code);
   const message = error instanceof Error ? error.message : String(error);
   const prefix = message.startsWith("conclave") ? "" : usage ? "conclave: " : "conclave: error: ";
   io.stderr(`${prefix}${message}\n`);

@@ -49,6 +49,7 @@ export const ENV_BINDINGS: Record<string, EnvBinding> = {
   REDIS_URL: { path: "cache.redisUrl", parse: "string" },
   CONCLAVE_WORKSPACE: { path: "workspace", parse: "string" },
   CONCLAVE_CHECKPOINT: { path: "checkpoint.backend", parse: "string" },
+  CONCLAVE_STATE_DIR: { path: "stateDir", parse: "string" },
   DATABASE_URL: { path: "checkpoint.url", parse: "string" },
   CONCLAVE_LOG_LEVEL: { path: "log.level", parse: "string" },
   CONCLAVE_LOG_FILE: { path: "log.file", parse: "string" },

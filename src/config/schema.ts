@@ -80,7 +80,7 @@ export const FallbackConfigSchema = z.strictObject({
 /** Where run state is checkpointed: SQLite under `.conclave/` (default), PostgreSQL (`DATABASE_URL`) or memory (not resumable). */
 export const CheckpointConfigSchema = z.strictObject({
   backend: z.enum(["sqlite", "postgres", "memory"]).default("sqlite"),
-  /** SQLite file (default `.conclave/checkpoints.sqlite`). */
+  /** SQLite file (default `<stateDir>/checkpoints.sqlite`). */
   path: z.string().min(1).optional(),
   /** PostgreSQL connection string (default: `DATABASE_URL`). */
   url: z.string().min(1).optional(),
@@ -89,14 +89,14 @@ export const CheckpointConfigSchema = z.strictObject({
 /** Structured JSON logs (pino): a level, and where they go ("-" for stderr; pretty there on a terminal). */
 export const LogConfigSchema = z.strictObject({
   level: z.enum(["off", "debug", "info", "warn", "error"]).default("info"),
-  /** Default `.conclave/conclave.log`. */
+  /** Default `<stateDir>/conclave.log`. */
   file: z.string().min(1).optional(),
 });
 
 /** The append-only, hash-chained audit log of side effects, approvals, configuration changes and data access. */
 export const AuditConfigSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  /** Default `.conclave/audit.jsonl`. */
+  /** Default `<stateDir>/audit.jsonl`. */
   path: z.string().min(1).optional(),
 });
 
@@ -125,6 +125,8 @@ export const ConfigSchema = z.strictObject({
   checkpoint: CheckpointConfigSchema.default(CheckpointConfigSchema.parse({})),
   log: LogConfigSchema.default(LogConfigSchema.parse({})),
   audit: AuditConfigSchema.default(AuditConfigSchema.parse({})),
+  /** Folder of the run state: threads and effect ledger (runs.sqlite), checkpoints, the log and the audit log, unless set one by one. */
+  stateDir: z.string().min(1).default(".conclave"),
   /** Pause every run for approval of its final answer (graphs that call `approveAnswer`). */
   approveAnswer: z.boolean().default(false),
   /** A dotenv file of secrets (default `.conclave/secrets.env`): API keys are read from the environment or this file only. */

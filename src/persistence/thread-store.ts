@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { ConclaveEvent } from "../events/types.ts";
+import type { PendingApproval } from "../hitl/decisions.ts";
 import { openSqlite } from "../resilience/sqlite.ts";
 import type { SqliteDatabase } from "../resilience/sqlite.ts";
 
@@ -24,6 +25,8 @@ export interface ThreadRecord {
   error?: string;
   /** The answer, once done. */
   answer?: string;
+  /** The approvals it waits for, while interrupted. */
+  pending: PendingApproval[];
 }
 
 export const DEFAULT_RUNS_FILE = ".conclave/runs.sqlite";
@@ -32,13 +35,13 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS threads (
   thread_id TEXT PRIMARY KEY, graph TEXT NOT NULL, task TEXT NOT NULL, options TEXT NOT NULL,
   status TEXT NOT NULL, run_id TEXT NOT NULL, pid INTEGER, created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL, error TEXT, answer TEXT);
+  updated_at INTEGER NOT NULL, error TEXT, answer TEXT, pending TEXT);
 CREATE TABLE IF NOT EXISTS events (
   id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, thread_id TEXT NOT NULL,
   at INTEGER NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_thread ON events (thread_id, id);`;
 
-type Row = { thread_id: string; graph: string; task: string; options: string; status: ThreadStatus; run_id: string; pid: number | null; created_at: number; updated_at: number; error: string | null; answer: string | null };
+type Row = { thread_id: string; graph: string; task: string; options: string; status: ThreadStatus; run_id: string; pid: number | null; created_at: number; updated_at: number; error: string | null; answer: string | null; pending: string | null };
 
 /**
  * The workspace's record of threads (`.conclave/runs.sqlite`): which graph and task each runs,
@@ -75,8 +78,8 @@ export class ThreadStore {
   }
 
   /** The run ended: done, paused for approval, or failed (with the reason). */
-  ended(threadId: string, status: Exclude<ThreadStatus, "running">, details: { error?: string; answer?: string } = {}): void {
-    this.db.prepare("UPDATE threads SET status = ?, pid = NULL, updated_at = ?, error = ?, answer = COALESCE(?, answer) WHERE thread_id = ?").run(status, Date.now(), details.error ?? null, details.answer ?? null, threadId);
+  ended(threadId: string, status: Exclude<ThreadStatus, "running">, details: { error?: string; answer?: string; pending?: PendingApproval[] } = {}): void {
+    this.db.prepare("UPDATE threads SET status = ?, pid = NULL, updated_at = ?, error = ?, answer = COALESCE(?, answer), pending = ? WHERE thread_id = ?").run(status, Date.now(), details.error ?? null, details.answer ?? null, details.pending?.length ? JSON.stringify(details.pending) : null, threadId);
   }
 
   /** Keeps a run's events (tokens excluded), already redacted by the caller. */
@@ -111,6 +114,7 @@ function fromRow(row: Row): ThreadRecord {
     updatedAt: row.updated_at,
     ...(died ? { error: `the process running it (pid ${row.pid ?? "?"}) exited mid-run; resume it with: conclave run --thread ${row.thread_id}` } : row.error ? { error: row.error } : {}),
     ...(row.answer ? { answer: row.answer } : {}),
+    pending: row.pending ? (JSON.parse(row.pending) as PendingApproval[]) : [],
   };
 }
 

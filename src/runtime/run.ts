@@ -88,6 +88,8 @@ export interface RunOptions {
   approveAnswer?: boolean;
   /** Record every model and tool call to a cassette, or answer them from one (see `Cassette`). */
   cassette?: CassetteLike;
+  /** Applied to every event before anyone sees it, e.g. `(event) => redactor.redactValue(event)` so secrets never reach logs and traces. */
+  redact?: <T>(value: T) => T;
 }
 
 /** What a finished run returns: the graph's final state, typed from the graph, and its accounting. */
@@ -220,7 +222,7 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
   const modelInfo = options.modelInfo ?? describeModel(model);
   const stepLimit = options.stepLimit ?? stepBudgetOf(graph) ?? DEFAULT_STEP_LIMIT;
   const usage: RunUsage = { modelCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0, retries: 0, cachedCalls: 0, savedCostUsd: 0, byAgent: {}, byRound: {} };
-  const sink = countingSink(createEventSink(options.events ?? new RunEvents(), runId, threadId), usage);
+  const sink = countingSink(redacting(createEventSink(options.events ?? new RunEvents(), runId, threadId), options.redact), usage);
   const startedAt = Date.now();
   const graphName = options.graphName ?? (graph as { name?: string }).name ?? "graph";
   sink.emit({ type: "run-start", graph: graphName, model: modelInfo, input: (input as unknown) instanceof Command ? { resume: true } : input, ...(extras.resumed ? { resumed: true } : {}) });
@@ -298,6 +300,11 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
   } finally {
     stopWatchingBreakers();
   }
+}
+
+function redacting(sink: RunEventSink, redact: RunOptions["redact"]): RunEventSink {
+  if (!redact) return sink;
+  return { runId: sink.runId, threadId: sink.threadId, emit: (payload) => sink.emit(redact(payload)) };
 }
 
 /** Adds every model and tool call to the run's usage as its events pass. */

@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { main } from "../../src/cli/main.ts";
 import type { CliIO } from "../../src/cli/output.ts";
@@ -11,10 +14,13 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The environment without provider or Conclave settings, so a test starts from the offline defaults. */
+/** This test file's run state (threads, checkpoints, logs, audit log): fresh per test file, so thread ids never collide with an earlier test run. */
+export const STATE_DIR = mkdtempSync(join(tmpdir(), "conclave-state-"));
+
+/** The environment without provider or Conclave settings, so a test starts from the offline defaults (with this file's own state folder). */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("OPENAI_") && !key.startsWith("CONCLAVE_")));
-  return { ...base, ...extra };
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("OPENAI_") && !key.startsWith("CONCLAVE_") && key !== "DATABASE_URL"));
+  return { ...base, CONCLAVE_STATE_DIR: STATE_DIR, ...extra };
 }
 
 /** Runs the `conclave` CLI in this process, capturing what it writes, as a user's terminal would see it. */

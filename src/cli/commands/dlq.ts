@@ -51,6 +51,15 @@ export async function dlqCommand(argv: string[], io: CliIO, signal: AbortSignal)
   }
 }
 
+function withoutThread(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    if (argv[index] === "--thread") index++;
+    else if (!argv[index]!.startsWith("--thread=")) out.push(argv[index]!);
+  }
+  return out;
+}
+
 /** Runs a letter again; true when it succeeded (the letter is then marked replayed). */
 async function replay(letter: DeadLetter, queue: DeadLetterQueue, io: CliIO, signal: AbortSignal, anyModel: boolean): Promise<boolean> {
   if (letter.kind !== "run") {
@@ -59,7 +68,8 @@ async function replay(letter: DeadLetter, queue: DeadLetterQueue, io: CliIO, sig
   }
   let output = "";
   // The original flags, task included, with --json so the answer can be kept.
-  const argv = [...((letter.options.argv as string[] | undefined) ?? [String(letter.input)]).filter((part) => part !== "--json"), "--json"];
+  // A replay is a new run on a new thread; the failed thread stays as it was (resumable with --thread).
+  const argv = [...withoutThread((letter.options.argv as string[] | undefined) ?? [String(letter.input)]).filter((part) => part !== "--json"), "--json"];
   const captured: CliIO = { ...io, stdout: (text) => void (output += text) };
   try {
     await runCommand(argv, captured, signal, { deadLetters: false });

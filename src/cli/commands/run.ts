@@ -1,15 +1,11 @@
-import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { loadConfig } from "../../config/load.ts";
-import { UsageError, isConclaveError } from "../../errors.ts";
-import { RunEvents } from "../../events/emitter.ts";
-import { loadGraph, readRegistry } from "../../graph/registry.ts";
-import { closeEmbeddingCaches, createChatModel } from "../../models/resolve.ts";
-import { run } from "../../runtime/run.ts";
-import { DeadLetterQueue } from "../../resilience/dead-letters.ts";
-import { definedOnly, reliabilityOptions } from "../run-options.ts";
+import { randomUUID } from "node:crypto";
+import { UsageError } from "../../errors.ts";
+import { readRegistry } from "../../graph/registry.ts";
+import { definedOnly } from "../run-options.ts";
 import { parseCommandArgs, positiveInteger, positiveNumber } from "../args.ts";
+import { executeThread } from "../execute.ts";
 import type { CliIO } from "../output.ts";
-import { attachProgress, modelBanner } from "../progress.ts";
+import { openWorkspace } from "../workspace.ts";
 
 const RUN_OPTIONS = {
   graph: { type: "string" },
@@ -28,18 +24,27 @@ const RUN_OPTIONS = {
   "max-time": { type: "string" },
   cache: { type: "string" },
   timeout: { type: "string" },
+  checkpoint: { type: "string" },
+  "approve-answer": { type: "boolean" },
+  record: { type: "string" },
+  replay: { type: "string" },
+  "log-level": { type: "string" },
   json: { type: "boolean" },
   verbose: { type: "boolean" },
   quiet: { type: "boolean" },
 } as const;
 
-/** `conclave run "<task>"`: runs a registered graph and prints its answer (exit 0), or fails with the reason (exit 1). */
+/**
+ * `conclave run "<task>"`: runs a registered graph on a new thread and prints its answer (exit 0),
+ * its pending approvals (exit 3), or the reason it failed (exit 1). `conclave run --thread ID`
+ * with no task resumes that thread from its last checkpoint.
+ */
 export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal, options: { deadLetters?: boolean } = {}): Promise<number> {
   const { values, positionals } = parseCommandArgs("run", argv, RUN_OPTIONS);
   const task = positionals.join(" ").trim();
-  if (!task) throw new UsageError(`conclave run: missing the task. Usage: conclave run "<task>" [--graph NAME] — see "conclave run --help".`);
+  if (!task && !values.thread) throw new UsageError(`conclave run: missing the task. Usage: conclave run "<task>" [--graph NAME], or conclave run --thread ID to resume a thread — see "conclave run --help".`);
+  if (values.record && values.replay) throw new UsageError("conclave run: --record and --replay cannot be used together: record a cassette once, then replay it.");
   const stepLimit = positiveInteger("run", "step-limit", values["step-limit"]);
-  const graphOptions = { ...definedOnly({ maxRounds: positiveInteger("run", "max-rounds", values["max-rounds"]), agents: positiveInteger("run", "agents", values.agents) }), ...(values.aggregate ? { aggregate: values.aggregate } : {}) };
   const maxTime = positiveNumber("run", "max-time", values["max-time"]);
   const runTimeout = positiveNumber("run", "timeout", values.timeout);
   const budget = definedOnly({
@@ -48,82 +53,40 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal,
     maxCostUsd: positiveNumber("run", "max-cost", values["max-cost"]),
     maxWallTimeMs: maxTime === undefined ? undefined : maxTime * 1_000,
   });
-
   const flag = (value: unknown, name: string) => ({ value, flag: `--${name}` });
-  const loaded = await loadConfig({
-    cwd: io.cwd,
-    env: io.env,
-    ...(values.config ? { file: values.config } : {}),
-    flags: { "cache.backend": flag(values.cache, "cache"), "model.name": flag(values.model, "model"), "model.provider": flag(values.provider, "provider"), "model.baseUrl": flag(values["base-url"], "base-url"), corpus: flag(values.corpus, "corpus") },
+  const workspace = await openWorkspace(io, {
+    ...(values.config ? { configFile: values.config } : {}),
+    flags: { "cache.backend": flag(values.cache, "cache"), "model.name": flag(values.model, "model"), "model.provider": flag(values.provider, "provider"), "model.baseUrl": flag(values["base-url"], "base-url"), corpus: flag(values.corpus, "corpus"), "checkpoint.backend": flag(values.checkpoint, "checkpoint"), "log.level": flag(values["log-level"], "log-level") },
   });
-  const { config } = loaded;
-  const graphName = values.graph ?? config.defaultGraph ?? readRegistry(config, loaded.cwd)[0]?.name ?? "";
-  const definition = await loadGraph(graphName, config, loaded.cwd);
-  const { model, info } = createChatModel(config.model);
-  const endpoint = info.offline ? undefined : (config.model.baseUrl ?? "https://api.openai.com/v1");
-
-  // Build before printing anything, so a configuration problem is the only line on stderr.
-  const graph = definition.build({ config, cwd: loaded.cwd, options: graphOptions });
-  const reliability = reliabilityOptions(config, loaded.cwd);
-  const events = new RunEvents();
-  const failure = watchFailure(events);
-  const progress = values.quiet ? undefined : attachProgress(events, io.stderr, { verbose: values.verbose ?? false });
-  if (!values.quiet) io.stderr(`${modelBanner(info, endpoint)}\n`);
   try {
-    const result = await run(graph, definition.input(task), {
-      model: model as BaseChatModel,
-      modelInfo: info,
-      events,
-      graphName,
+    const common = {
+      workspace,
+      io,
       signal,
-      timeoutMs: config.model.timeoutMs,
-      ...reliability,
-      ...(endpoint ? { endpoint } : {}),
-      ...(values.thread ? { threadId: values.thread } : {}),
-      ...(stepLimit ? { stepLimit } : {}),
-      ...(runTimeout ? { runTimeoutMs: runTimeout * 1_000 } : {}),
-      ...(Object.keys(budget).length ? { budget } : {}),
-    });
-    const { answer, citations, details } = definition.output(result.state);
-    if (values.json) {
-      io.stdout(`${JSON.stringify({ answer, citations, graph: graphName, model: info, threadId: result.threadId, usage: result.usage, ...details })}\n`);
-    } else {
-      io.stdout(`${answer}\n`);
-      if (info.offline && !values.quiet) io.stderr(`(answered by the offline model ${info.name}: extractive, from tool results only)\n`);
+      argv,
+      deadLetters: options.deadLetters !== false,
+      runOptions: { ...(stepLimit ? { stepLimit } : {}), ...(runTimeout ? { runTimeoutMs: runTimeout * 1_000 } : {}), ...(Object.keys(budget).length ? { budget } : {}) },
+      output: { json: values.json ?? false, quiet: values.quiet ?? false, verbose: values.verbose ?? false },
+      ...(values.record ? { record: values.record } : {}),
+      ...(values.replay ? { replay: values.replay } : {}),
+    };
+    if (!task) {
+      // Resume: the thread says which graph and options it runs with.
+      const thread = workspace.threads.get(values.thread!);
+      if (!thread) throw new UsageError(`conclave run: there is no thread "${values.thread}" in this workspace (${workspace.cwd}). "conclave runs" lists the threads; start a new one with conclave run "<task>".`);
+      if (thread.status === "done") throw new UsageError(`conclave run: thread "${thread.threadId}" is done${thread.answer ? ` (answer: ${thread.answer.slice(0, 80)})` : ""}. Start a new run with conclave run "<task>", or continue from an earlier step with conclave fork ${thread.threadId} --at CHECKPOINT.`);
+      if (thread.status === "interrupted") throw new UsageError(`conclave run: thread "${thread.threadId}" waits for ${thread.pending.length} approval(s). Decide with conclave approve ${thread.threadId} or conclave reject ${thread.threadId} --reason "…" ("conclave pending" shows them).`);
+      if (thread.status === "running") throw new UsageError(`conclave run: thread "${thread.threadId}" is running in process ${thread.pid}. Wait for it, or stop that process first.`);
+      if (values.graph && values.graph !== thread.graph) throw new UsageError(`conclave run: thread "${thread.threadId}" runs graph "${thread.graph}", not "${values.graph}". Drop --graph to resume it.`);
+      if (!values.quiet) io.stderr(`resuming thread ${thread.threadId} (${thread.graph}) from its last checkpoint${thread.error ? `; it stopped because ${thread.error.split("; resume")[0]}` : ""}\n`);
+      return await executeThread({ ...common, graphName: thread.graph, threadId: thread.threadId, graphOptions: thread.options, task: thread.task, drive: { kind: "resume" } });
     }
-    return 0;
-  } catch (error) {
-    // A run that failed for good at the provider is kept, so it can be replayed once the fault clears.
-    if (isConclaveError(error) && error.category === "provider" && options.deadLetters !== false) {
-      const letter = deadLetter(loaded.cwd, { kind: "run", graph: graphName, input: task, options: { argv, model: { ...info, ...(endpoint ? { endpoint } : {}) } }, error: { code: error.code, message: error.message, category: error.category }, attempts: failure.attempts, traceId: failure.runId });
-      io.stderr(letter instanceof Error ? `conclave: could not keep the run in the dead-letter queue: ${letter.message}\n` : `conclave: kept in the dead-letter queue as ${letter.id}; once the provider is back, replay it with: conclave dlq replay ${letter.id}\n`);
-    }
-    throw error;
+    const graphName = values.graph ?? workspace.config.defaultGraph ?? readRegistry(workspace.config, workspace.cwd)[0]?.name ?? "";
+    const graphOptions = { ...definedOnly({ maxRounds: positiveInteger("run", "max-rounds", values["max-rounds"]), agents: positiveInteger("run", "agents", values.agents) }), ...(values.aggregate ? { aggregate: values.aggregate } : {}), ...(values["approve-answer"] ? { approveAnswer: true } : {}) };
+    const threadId = values.thread ?? randomUUID();
+    if (!values.replay && workspace.threads.get(threadId)) throw new UsageError(`conclave run: thread "${threadId}" already exists. Resume it with conclave run --thread ${threadId} (no task), or pick a new --thread id.`);
+    return await executeThread({ ...common, graphName, threadId, graphOptions, task, drive: { kind: "new", task } });
   } finally {
-    progress?.();
-    await reliability.cache?.store.close();
-    await closeEmbeddingCaches();
+    await workspace.close();
   }
 }
-
-/** The run's id and how many attempts its failing call made, read off its events. */
-function watchFailure(events: RunEvents): { runId: string; attempts: number } {
-  const seen = { runId: "", attempts: 1 };
-  events.on("run-start", (event) => (seen.runId = event.runId));
-  events.on("give-up", (event) => (seen.attempts = event.attempts));
-  return seen;
-}
-
-function deadLetter(cwd: string, letter: Parameters<DeadLetterQueue["add"]>[0]) {
-  try {
-    const queue = new DeadLetterQueue({ cwd });
-    try {
-      return queue.add(letter);
-    } finally {
-      queue.close();
-    }
-  } catch (error) {
-    return error instanceof Error ? error : new Error(String(error));
-  }
-}
-
