@@ -6,7 +6,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigSchema, attachCheckpointer } from "../src/index.ts";
+import { ConfigSchema, attachCheckpointer, stateOf } from "../src/index.ts";
 import { startFakeOpenAIServer } from "../src/testing/index.ts";
 import type { FakeOpenAIServer, RecordedRequest, ScriptedReply } from "../src/testing/index.ts";
 import { effectTeam } from "./fixtures/effect-team.ts";
@@ -81,7 +81,7 @@ async function finalState(threadId: string): Promise<Record<string, unknown>> {
   try {
     const graph = effectTeam.build({ config: ConfigSchema.parse({}), cwd: workspace });
     attachCheckpointer(graph, new SqliteSaver(db));
-    const snapshot = await graph.getState({ configurable: { thread_id: threadId } });
+    const snapshot = (await stateOf(graph, { configurable: { thread_id: threadId } }))!;
     expect(snapshot.next).toEqual([]);
     // Usage counts the calls of the process that made them; a resumed run's process made fewer.
     const { usage: _usage, ...state } = snapshot.values as Record<string, unknown>;

@@ -43,7 +43,8 @@ export async function withEffectLedger(tool: string, sideEffects: boolean, confi
     },
   });
   if (begun && key) ledger?.complete(key, output);
-  report({});
+  // A call refused at approval changed nothing: it is not a side effect to audit.
+  if (begun) report({});
   return output;
 }
 
