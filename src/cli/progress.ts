@@ -28,8 +28,6 @@ function describe(event: ConclaveEvent, verbose: boolean): string | undefined {
     // A task id that already names its round ("r2c1") stands alone.
     `[${[agent ?? node ?? "graph", where.round !== undefined && !where.task?.startsWith(`r${where.round}`) ? `r${where.round}` : "", where.task ?? ""].filter(Boolean).join(" ")}]`;
   switch (event.type) {
-    case "run-start":
-      return `▶ ${event.graph}`;
     case "node-start":
       return verbose ? `  · ${event.namespace ? `${event.namespace}/` : ""}${event.node} (step ${event.step})` : undefined;
     case "node-end":
@@ -64,8 +62,14 @@ function describe(event: ConclaveEvent, verbose: boolean): string | undefined {
       return `⚠ ${event.message}`;
     case "error":
       return verbose ? `✖ ${event.error.message}` : undefined;
+    case "approval-request":
+      return `⏸ waiting for approval (${event.interruptId}): ${clip(event.summary, 160)}`;
+    case "approval-decision":
+      return `${event.decision === "rejected" ? "✖" : "✔"} ${event.kind === "tool" ? `call to ${event.tool ?? "a tool"}` : "final answer"} ${event.decision} by ${event.actor}${event.reason ? `: ${event.reason}` : ""}`;
+    case "run-start":
+      return event.resumed ? `▶ ${event.graph} (resumed from its last checkpoint)` : `▶ ${event.graph}`;
     case "run-end":
-      return `${event.status === "done" ? "✔" : "✖"} ${event.status} in ${event.durationMs} ms · ${plural(event.usage.modelCalls, "model call")}${event.usage.retries && event.usage.modelCalls ? ` (${((event.usage.modelCalls - event.usage.cachedCalls + event.usage.retries) / event.usage.modelCalls).toFixed(2)} HTTP calls each, ${plural(event.usage.retries, "retry")})` : ""} · ${plural(event.usage.toolCalls, "tool call")} · ${event.usage.totalTokens} tokens${event.usage.costUsd ? ` · $${event.usage.costUsd.toFixed(6)}` : ""}`;
+      return `${event.status === "done" ? "✔" : event.status === "interrupted" ? "⏸" : "✖"} ${event.status} in ${event.durationMs} ms · ${plural(event.usage.modelCalls, "model call")}${event.usage.retries && event.usage.modelCalls ? ` (${((event.usage.modelCalls - event.usage.cachedCalls + event.usage.retries) / event.usage.modelCalls).toFixed(2)} HTTP calls each, ${plural(event.usage.retries, "retry")})` : ""} · ${plural(event.usage.toolCalls, "tool call")} · ${event.usage.totalTokens} tokens${event.usage.costUsd ? ` · $${event.usage.costUsd.toFixed(6)}` : ""}`;
     default:
       return undefined;
   }

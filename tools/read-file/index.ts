@@ -37,9 +37,10 @@ export function createReadFileTool(options: { root: string }) {
     name: "read_file",
     description: "Reads a text file from the workspace folder and returns its contents. Give a path relative to the workspace root.",
     schema: z.object({ path: z.string().min(1).max(1_000).describe("File path relative to the workspace root, e.g. docs/notes.md") }),
-    run: ({ path }) => {
+    run: ({ path }, context) => {
       const file = resolveInside(root, path);
       const text = readFileSync(file, "utf8");
+      context.accessed("file", path);
       const clipped = text.length > MAX_CHARS ? `${text.slice(0, MAX_CHARS)}\n[truncated: the file has ${text.length} characters; only the first ${MAX_CHARS} are shown]` : text;
       return `[file:${path}] ${clipped}`;
     },

@@ -39,8 +39,9 @@ export function createRetrieveTool(options: RetrieveOptions) {
       query: z.string().min(1).max(1_000).describe("What to search for, in plain words"),
       k: z.number().int().min(1).max(10).optional().describe("How many passages to return (default 4)"),
     }),
-    run: async ({ query, k }) => {
+    run: async ({ query, k }, context) => {
       const hits = await (await index()).search(query, k ?? options.k ?? 4);
+      for (const hit of hits) context.accessed("document", hit.id);
       return hits.map((hit) => `[${hit.id}] ${hit.text}`).join("\n\n");
     },
   });
