@@ -85,7 +85,7 @@ export async function executeThread(request: ExecuteRequest): Promise<number> {
     ...(cassette ? { cassette } : {}),
     ...request.runOptions,
   };
-  events.once("run-start", (event) => keep && workspace.threads.started({ threadId: request.threadId, graph: request.graphName, task: request.task, options: request.graphOptions, runId: event.runId }));
+  events.once("run-start", (event) => keep && workspace.threads.started({ threadId: request.threadId, graph: request.graphName, task: workspace.redactor.redact(request.task), options: request.graphOptions, runId: event.runId }));
   try {
     const result = request.drive.kind === "new" ? await run(graph, definition.input(request.task) as never, options) : await resume(graph, { ...options, threadId: request.threadId, ...(request.drive.decisions ? { decisions: request.drive.decisions } : {}), ...(request.drive.checkpointId ? { checkpointId: request.drive.checkpointId } : {}) });
     return report(request, definition, result, info, keep);
@@ -115,7 +115,7 @@ function report(request: ExecuteRequest, definition: GraphDefinition<RunnableGra
     return EXIT_PAUSED;
   }
   const { answer, citations, details } = definition.output(result.state as never);
-  if (keep) workspace.threads.ended(request.threadId, "done", { answer });
+  if (keep) workspace.threads.ended(request.threadId, "done", { answer: workspace.redactor.redact(answer) });
   if (output.json) {
     io.stdout(`${JSON.stringify(workspace.redactor.redactValue({ answer, citations, graph: request.graphName, model: result.model, threadId: result.threadId, usage: result.usage, ...details }))}\n`);
   } else {
