@@ -2,7 +2,7 @@
 import type { BaseMessage } from "@langchain/core/messages";
 import { expectTypeOf } from "vitest";
 import { z } from "zod";
-import { createAgentGraph, defineAgent, defineTool, run } from "../src/index.ts";
+import { createAgentGraph, defineAgent, defineTool, resume, run } from "../src/index.ts";
 import type { GraphInput } from "../src/index.ts";
 
 const add = defineTool({
@@ -33,5 +33,29 @@ async function inference() {
   expectTypeOf<GraphInput<typeof graph>>().toHaveProperty("messages");
   // @ts-expect-error a graph's input is checked against its state
   await run(graph, { nonsense: true });
+
+  // A resumed run carries the same state type; decisions are checked.
+  const resumed = await resume(graph, { threadId: "t", decisions: { decision: "edit", edit: { to: "x" } } });
+  expectTypeOf(resumed.state.structuredResponse).toEqualTypeOf<{ total: number; why: string } | undefined>();
+  expectTypeOf(resumed.status).toEqualTypeOf<"done" | "interrupted">();
+  expectTypeOf(resumed.pending[0]!.request.kind).toEqualTypeOf<"tool" | "answer">();
+  // @ts-expect-error a decision is approve, edit or reject
+  await resume(graph, { threadId: "t", decisions: { decision: "maybe" } });
+
+  // A tool's run context carries its idempotency key, and requiresApproval may look at the arguments.
+  defineTool({
+    name: "pay",
+    description: "Pays.",
+    schema: z.object({ cents: z.number() }),
+    sideEffects: true,
+    requiresApproval: (args) => {
+      expectTypeOf(args).toEqualTypeOf<{ cents: number }>();
+      return args.cents > 10_000;
+    },
+    run: (_args, context) => {
+      expectTypeOf(context.idempotencyKey).toEqualTypeOf<string | undefined>();
+      return "paid";
+    },
+  });
 }
 void inference;

@@ -143,6 +143,29 @@ describe("approvals of tool calls", () => {
     expect(done.state.done.sort()).toEqual(["mailed ana", "mailed bo"]);
   });
 
+  it("asks only for the calls the requiresApproval function picks", async () => {
+    const paid: number[] = [];
+    const pay = defineTool({
+      name: "pay",
+      description: "Pays an amount.",
+      schema: z.object({ cents: z.number() }),
+      requiresApproval: ({ cents }) => cents > 10_000,
+      run: ({ cents }) => {
+        paid.push(cents);
+        return "paid";
+      },
+    });
+    const model = scriptedModel().callTools([{ name: "pay", args: { cents: 500 }, id: "small" }, { name: "pay", args: { cents: 50_000 }, id: "large" }]).reply("ok");
+    const graph = createAgentGraph(defineAgent({ name: "payer", instructions: "Pay.", tools: [pay], maxSteps: 3 }));
+    const checkpointer = new MemorySaver();
+    const paused = await run(graph, { messages: [new HumanMessage("pay")] }, { model, checkpointer, threadId: "t-pay" });
+    expect(paused.pending.map((approval) => approval.request.args)).toEqual([{ cents: 50_000 }]);
+    expect(paid).toEqual([500]);
+    await resume(graph, { model, checkpointer, threadId: "t-pay", decisions: { decision: "approve" } });
+    // Not a side-effecting tool: the small payment ran again when LangGraph re-ran the node. Mark such tools sideEffects.
+    expect(paid.sort((a, b) => a - b)).toEqual([500, 500, 50_000]);
+  });
+
   it("refuses to resume a paused run without decisions, or a thread that does not exist", async () => {
     const { model, graph } = mailer([]);
     const checkpointer = new MemorySaver();
