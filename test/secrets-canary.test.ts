@@ -250,4 +250,26 @@ describe("a canary key in an error's path", () => {
     expect(letters.stdout).toContain("canary-dead");
     expect(letters.stdout).not.toContain(CANARY);
   }, 60_000);
+
+  // Known bug: src/cli/execute.ts executeThread() keeps a provider failure's dead letter with
+  // `input: request.task` and `options.argv` as given (only the error message is redacted), so a key
+  // pasted into the task reaches dlq.sqlite and `conclave dlq list/show`. Switch `it.fails` to `it`
+  // once the letter goes through workspace.redactor.
+  it.fails("is masked in the dead letter of a failed run whose task holds it", async () => {
+    const state = mkdtempSync(join(tmpdir(), "conclave-canary-dlq-"));
+    const cwd = mkdtempSync(join(tmpdir(), "conclave-canary-dlq-cwd-"));
+    writeFileSync(join(cwd, "conclave.config.json"), readFileSync(join(workspace, "conclave.config.json")));
+    const deadUrl = `http://127.0.0.1:${await unusedPort()}/v1`;
+    const dead = (argv: string[]) => runCli(argv, { env: env({ OPENAI_BASE_URL: deadUrl, CONCLAVE_STATE_DIR: state }), cwd });
+    const failed = await dead(["run", "--thread", "canary-dlq", "--timeout", "5", `${TASK} (my key is ${CANARY})`]);
+    const letters = await dead(["dlq", "list", "--json"]);
+    // The run failed at the provider and was kept: what follows is about redaction only.
+    expect(failed.code).toBe(1);
+    expect(letters.stdout).toContain("my key is");
+    const leaks = Object.entries({ "run stderr": failed.stderr, "dlq list --json": letters.stdout })
+      .filter(([, text]) => text.includes(CANARY))
+      .map(([where]) => where)
+      .concat([...filesUnder(state), ...filesUnder(cwd)].filter(holdsCanary));
+    expect(leaks).toEqual([]);
+  }, 60_000);
 });
