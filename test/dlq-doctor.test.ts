@@ -20,8 +20,9 @@ afterEach(async () => {
   breakers.clear();
 });
 
+/** Each test has its own project folder, with its state (threads, dead letters) inside it. */
 function conclave(argv: string[], env: Record<string, string> = {}) {
-  return runCli(argv, { env, cwd });
+  return runCli(argv, { env: { CONCLAVE_STATE_DIR: join(cwd, ".conclave"), ...env }, cwd });
 }
 
 /** A provider that works again: calls the calculator, then answers with its result. */

@@ -203,11 +203,8 @@ describe("a canary key pasted into the task", () => {
 });
 
 describe("a canary key in an answer that waits for approval", () => {
-  // Known bug: src/cli/execute.ts report() keeps and prints a paused run's `result.pending` as it
-  // is — `threads.ended(…, "interrupted", { pending })`, the `--json` line and describePending() —
-  // so the answer under review reaches runs.sqlite, stdout, and `conclave pending`/`runs`
-  // unredacted. Switch `it.fails` to `it` once they go through workspace.redactor.
-  it.fails("is masked in the paused run's output, conclave pending and the thread store", async () => {
+  // The answer under review is in the pending approval: stored, printed and listed redacted.
+  it("is masked in the paused run's output, conclave pending and the thread store", async () => {
     const state = mkdtempSync(join(tmpdir(), "conclave-canary-pause-"));
     const paused = await cli(["run", "--json", "--thread", "canary-pause", "--approve-answer", TASK], { CONCLAVE_STATE_DIR: state });
     const pendingJson = await cli(["pending", "--json"], { CONCLAVE_STATE_DIR: state });
@@ -239,7 +236,7 @@ describe("a canary key in an error's path", () => {
     expect(failed.stderr).toMatch(/conclave: error: /);
     expect(failed.stderr).not.toContain(CANARY);
     // The failed run is kept in the dead-letter queue (under the working folder) and in the thread store.
-    expect(filesUnder(cwd).some((file) => file.endsWith("dlq.sqlite"))).toBe(true);
+    expect(filesUnder(state).some((file) => file.endsWith("dlq.sqlite"))).toBe(true);
     expect([...filesUnder(state), ...filesUnder(cwd)].filter(holdsCanary)).toEqual([]);
     const listed = await dead(["runs", "--json"]);
     const thread = (JSON.parse(listed.stdout) as Array<{ threadId: string; status: string; error?: string }>).find((item) => item.threadId === "canary-dead");
@@ -251,11 +248,8 @@ describe("a canary key in an error's path", () => {
     expect(letters.stdout).not.toContain(CANARY);
   }, 60_000);
 
-  // Known bug: src/cli/execute.ts executeThread() keeps a provider failure's dead letter with
-  // `input: request.task` and `options.argv` as given (only the error message is redacted), so a key
-  // pasted into the task reaches dlq.sqlite and `conclave dlq list/show`. Switch `it.fails` to `it`
-  // once the letter goes through workspace.redactor.
-  it.fails("is masked in the dead letter of a failed run whose task holds it", async () => {
+  // A dead letter keeps the task and argv, redacted.
+  it("is masked in the dead letter of a failed run whose task holds it", async () => {
     const state = mkdtempSync(join(tmpdir(), "conclave-canary-dlq-"));
     const cwd = mkdtempSync(join(tmpdir(), "conclave-canary-dlq-cwd-"));
     writeFileSync(join(cwd, "conclave.config.json"), readFileSync(join(workspace, "conclave.config.json")));

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { isConclaveError, UsageError } from "../errors.ts";
 import { RunEvents } from "../events/emitter.ts";
@@ -92,7 +93,7 @@ export async function executeThread(request: ExecuteRequest): Promise<number> {
   } catch (error) {
     if (keep) workspace.threads.ended(request.threadId, "failed", { error: workspace.redactor.redact(error instanceof Error ? error.message : String(error)) });
     if (isConclaveError(error) && error.category === "provider" && !request.replay && request.deadLetters !== false) {
-      const letter = deadLetter(cwd, { kind: "run", graph: request.graphName, input: request.task, options: { argv: request.argv ?? [], model: { ...info, ...(endpoint ? { endpoint } : {}) } }, error: { code: error.code, message: workspace.redactor.redact(error.message), category: error.category }, attempts: failure.attempts, traceId: failure.runId });
+      const letter = deadLetter(resolve(cwd, config.stateDir, "dlq.sqlite"), { kind: "run", graph: request.graphName, input: workspace.redactor.redact(request.task), options: { argv: (request.argv ?? []).map((arg) => workspace.redactor.redact(arg)), model: { ...info, ...(endpoint ? { endpoint } : {}) } }, error: { code: error.code, message: workspace.redactor.redact(error.message), category: error.category }, attempts: failure.attempts, traceId: failure.runId });
       io.stderr(letter instanceof Error ? `conclave: could not keep the run in the dead-letter queue: ${letter.message}\n` : `conclave: kept in the dead-letter queue as ${letter.id}; once the provider is back, replay it with: conclave dlq replay ${letter.id} (or resume the thread: conclave run --thread ${request.threadId})\n`);
     }
     throw workspace.redactor.redactError(error);
@@ -109,9 +110,10 @@ export async function executeThread(request: ExecuteRequest): Promise<number> {
 function report(request: ExecuteRequest, definition: GraphDefinition<RunnableGraph>, result: RunResult<unknown>, info: { offline: boolean; name: string }, keep: boolean): number {
   const { workspace, io, output } = request;
   if (result.status === "interrupted") {
-    if (keep) workspace.threads.ended(request.threadId, "interrupted", { pending: result.pending });
-    if (output.json) io.stdout(`${JSON.stringify({ status: "interrupted", threadId: result.threadId, graph: request.graphName, pending: result.pending, usage: result.usage })}\n`);
-    else io.stdout(describePending(request.threadId, result.pending));
+    const pending = workspace.redactor.redactValue(result.pending);
+    if (keep) workspace.threads.ended(request.threadId, "interrupted", { pending });
+    if (output.json) io.stdout(`${JSON.stringify({ status: "interrupted", threadId: result.threadId, graph: request.graphName, pending, usage: result.usage })}\n`);
+    else io.stdout(describePending(request.threadId, pending));
     return EXIT_PAUSED;
   }
   const { answer, citations, details } = definition.output(result.state as never);
@@ -145,9 +147,9 @@ function watchFailure(events: RunEvents): { runId: string; attempts: number } {
   return seen;
 }
 
-function deadLetter(cwd: string, letter: Parameters<DeadLetterQueue["add"]>[0]) {
+function deadLetter(path: string, letter: Parameters<DeadLetterQueue["add"]>[0]) {
   try {
-    const queue = new DeadLetterQueue({ cwd });
+    const queue = new DeadLetterQueue({ path });
     try {
       return queue.add(letter);
     } finally {

@@ -1,3 +1,5 @@
+import { resolve } from "node:path";
+import { loadConfig } from "../../config/load.ts";
 import { UsageError } from "../../errors.ts";
 import { DeadLetterQueue } from "../../resilience/dead-letters.ts";
 import type { DeadLetter } from "../../resilience/dead-letters.ts";
@@ -15,7 +17,9 @@ const DLQ_OPTIONS = { json: { type: "boolean" }, all: { type: "boolean" }, statu
 export async function dlqCommand(argv: string[], io: CliIO, signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseCommandArgs("dlq", argv, DLQ_OPTIONS);
   const [action, id] = positionals;
-  const queue = new DeadLetterQueue({ cwd: io.cwd });
+  // The queue lives in the state folder (stateDir, CONCLAVE_STATE_DIR), beside the threads.
+  const { config, cwd } = await loadConfig({ cwd: io.cwd, env: io.env, ...(values.config ? { file: values.config } : {}) });
+  const queue = new DeadLetterQueue({ path: resolve(cwd, config.stateDir, "dlq.sqlite") });
   try {
     switch (action) {
       case "list": {

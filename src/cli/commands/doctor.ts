@@ -31,7 +31,7 @@ export async function doctorCommand(argv: string[], io: CliIO): Promise<number> 
   checks.push(await checkEmbeddings(config));
   checks.push(await checkCache(config, loaded));
   checks.push(...checkFolders(config, loaded.cwd));
-  checks.push(checkDeadLetters(loaded.cwd));
+  checks.push(checkDeadLetters(resolve(loaded.cwd, config.stateDir, "dlq.sqlite")));
   const ok = checks.every((check) => check.ok);
   if (values.json) io.stdout(`${JSON.stringify({ ok, checks, breakers: breakers.snapshot() })}\n`);
   else {
@@ -96,9 +96,9 @@ function checkFolders(config: ConclaveConfig, cwd: string): Check[] {
   return [folder("corpus", config.corpus, 'Fix "corpus" / CONCLAVE_CORPUS / --corpus.'), folder("workspace", config.workspace, 'Fix "workspace" / CONCLAVE_WORKSPACE.')];
 }
 
-function checkDeadLetters(cwd: string): Check {
+function checkDeadLetters(path: string): Check {
   try {
-    const queue = new DeadLetterQueue({ cwd });
+    const queue = new DeadLetterQueue({ path });
     const dead = queue.list("dead").length;
     queue.close();
     return { name: "dead letters", ok: true, detail: dead ? `${dead} waiting — see "conclave dlq list", replay with "conclave dlq replay --all"` : "none" };
