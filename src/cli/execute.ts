@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { isConclaveError, UsageError } from "../errors.ts";
+import { isConclaveError } from "../errors.ts";
 import { RunEvents } from "../events/emitter.ts";
 import type { GraphDefinition, GraphOptions } from "../graph/define-graph.ts";
 import { loadGraph } from "../graph/registry.ts";
@@ -11,6 +11,7 @@ import { DeadLetterQueue } from "../resilience/dead-letters.ts";
 import { Cassette } from "../replay/index.ts";
 import { resume, run } from "../runtime/run.ts";
 import type { RunOptions, RunResult, RunnableGraph } from "../runtime/run.ts";
+import type { ThreadRecord } from "../persistence/thread-store.ts";
 import type { CliIO } from "./output.ts";
 import { attachProgress, modelBanner } from "./progress.ts";
 import { reliabilityOptions } from "./run-options.ts";
@@ -127,17 +128,25 @@ function report(request: ExecuteRequest, definition: GraphDefinition<RunnableGra
   return 0;
 }
 
+/** Continues a recorded thread (approve, reject, fork): its graph, options and task come from the thread store. */
+export function continueThread(thread: ThreadRecord, drive: Extract<Drive, { kind: "resume" }>, context: Pick<ExecuteRequest, "workspace" | "io" | "signal">, flags: { json?: boolean; quiet?: boolean; verbose?: boolean }): Promise<number> {
+  return executeThread({
+    ...context,
+    graphName: thread.graph,
+    threadId: thread.threadId,
+    graphOptions: thread.options,
+    task: thread.task,
+    drive,
+    output: { json: flags.json ?? false, quiet: flags.quiet ?? false, verbose: flags.verbose ?? false },
+  });
+}
+
 /** What a paused thread waits for, and the commands that continue it. */
 export function describePending(threadId: string, pending: readonly PendingApproval[]): string {
   const lines = [`paused: thread ${threadId} waits for ${pending.length} approval${pending.length === 1 ? "" : "s"}`];
   for (const approval of pending) lines.push(`  ${approval.interruptId}  ${approval.request.summary}`);
   lines.push(`approve: conclave approve ${threadId}${pending.length > 1 ? " [--id ID]" : ""} [--edit JSON]`, `reject:  conclave reject ${threadId}${pending.length > 1 ? " [--id ID]" : ""} --reason "why"`);
   return `${lines.join("\n")}\n`;
-}
-
-/** A thread that cannot be continued as asked, with what to do instead. */
-export function threadError(message: string): UsageError {
-  return new UsageError(message);
 }
 
 function watchFailure(events: RunEvents): { runId: string; attempts: number } {

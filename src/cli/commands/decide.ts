@@ -1,7 +1,7 @@
 import { UsageError } from "../../errors.ts";
 import type { ApprovalDecision } from "../../hitl/decisions.ts";
 import { parseCommandArgs } from "../args.ts";
-import { executeThread } from "../execute.ts";
+import { continueThread } from "../execute.ts";
 import type { CliIO } from "../output.ts";
 import { requireThread, withWorkspace } from "./threads.ts";
 
@@ -42,17 +42,7 @@ async function decide(command: "approve" | "reject", argv: string[], io: CliIO, 
     if (values.edit !== undefined && chosen.length > 1) throw new UsageError(`conclave approve: --edit applies to one approval, and ${chosen.length} are pending. Name it with --id (see "conclave pending").`);
     const decision = decisionOf(command, values, workspace.actor);
     const decisions: Record<string, ApprovalDecision> = Object.fromEntries(chosen.map((approval) => [approval.interruptId, decision]));
-    return executeThread({
-      workspace,
-      io,
-      signal,
-      graphName: thread.graph,
-      threadId,
-      graphOptions: thread.options,
-      task: thread.task,
-      drive: { kind: "resume", decisions },
-      output: { json: values.json ?? false, quiet: values.quiet ?? false, verbose: values.verbose ?? false },
-    });
+    return continueThread(thread, { kind: "resume", decisions }, { workspace, io, signal }, values);
   }, values.as ? { actor: values.as } : {});
 }
 

@@ -1,6 +1,6 @@
 import { UsageError } from "../../errors.ts";
 import { parseCommandArgs } from "../args.ts";
-import { executeThread } from "../execute.ts";
+import { continueThread } from "../execute.ts";
 import type { CliIO } from "../output.ts";
 import { checkpointHistory, requireThread, threadGraph, withWorkspace } from "./threads.ts";
 
@@ -18,16 +18,6 @@ export async function forkCommand(argv: string[], io: CliIO, signal: AbortSignal
     const at = history.find((entry) => entry.checkpointId === values.at || entry.checkpointId.startsWith(values.at!));
     if (!at) throw new UsageError(`conclave fork: thread "${threadId}" has no checkpoint "${values.at}". Its checkpoints: ${history.map((entry) => `${entry.checkpointId} (step ${entry.step})`).slice(-8).join(", ")}. See conclave inspect ${threadId}.`);
     if (!values.quiet) io.stderr(`forking thread ${threadId} from checkpoint ${at.checkpointId} (step ${at.step}, next: ${at.next.join(",") || "-"})\n`);
-    return executeThread({
-      workspace,
-      io,
-      signal,
-      graphName: thread.graph,
-      threadId,
-      graphOptions: thread.options,
-      task: thread.task,
-      drive: { kind: "resume", checkpointId: at.checkpointId },
-      output: { json: values.json ?? false, quiet: values.quiet ?? false, verbose: values.verbose ?? false },
-    });
+    return continueThread(thread, { kind: "resume", checkpointId: at.checkpointId }, { workspace, io, signal }, values);
   }, { flags });
 }
