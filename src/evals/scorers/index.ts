@@ -1,0 +1,22 @@
+/** Scorers for evals: deterministic text, number, schema, citation, faithfulness, retrieval and budget checks, and model-graded judges. */
+export { ScorerError } from "./shared.ts";
+export type { PureScorer } from "./shared.ts";
+export { exact, includes, regex, normalizeText } from "./match.ts";
+export type { TextScorerOptions } from "./match.ts";
+export { numeric, extractFinalNumber } from "./numeric.ts";
+export type { NumericOptions, ExtractedNumber } from "./numeric.ts";
+export { tokenF1, tokenOverlap, squadTokens } from "./overlap.ts";
+export { matchesSchema, parseJsonFrom } from "./schema.ts";
+export { citationCorrectness } from "./citations.ts";
+export type { CitationCorrectnessOptions } from "./citations.ts";
+export { faithfulness, claimsOf, lexicalSupport, supportedLexically } from "./faithfulness.ts";
+export type { FaithfulnessOptions, Passage } from "./faithfulness.ts";
+export { retrievalHitAtK, contextPrecision, sameSource } from "./retrieval.ts";
+export type { RetrievalOptions } from "./retrieval.ts";
+export { modelRubric, modelFactCheck, majorityVerdict } from "./model-graded.ts";
+export type { ModelRubricOptions } from "./model-graded.ts";
+export { pairwiseJudge, mulberry32 } from "./pairwise.ts";
+export type { PairwiseJudgeOptions } from "./pairwise.ts";
+export { JUDGE_VERDICT } from "./judge.ts";
+export type { JudgeOptions } from "./judge.ts";
+export { costAtMost, latencyAtMost, tokensAtMost, costScore, latencyScore } from "./budget.ts";
