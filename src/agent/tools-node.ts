@@ -59,7 +59,15 @@ export async function runToolCalls(messages: BaseMessage[], tools: readonly AnyT
   const names = tools.map((tool) => tool.name);
   const toolNode = new ToolNode([...tools], { handleToolErrors: true });
   // Each call learns its index among the task's calls: with the task's path it keys side effects.
-  return Promise.all((last.tool_calls ?? []).map((call, index) => runOne(call, toolNode, names, invalid.get(call.id ?? ""), messages, config && { ...config, metadata: { ...config.metadata, [TOOL_CALL_INDEX_KEY]: index } })));
+  const one = (call: ToolCall, index: number) => runOne(call, toolNode, names, invalid.get(call.id ?? ""), messages, config && { ...config, metadata: { ...config.metadata, [TOOL_CALL_INDEX_KEY]: index } });
+  const calls = last.tool_calls ?? [];
+  // LangGraph matches resume values to interrupts by the order they are raised in a task, so
+  // calls that may ask for approval run one after another, in the model's order.
+  const asks = calls.some((call) => (tools.find((tool) => tool.name === call.name) as { metadata?: Record<string, unknown> } | undefined)?.metadata?.conclave_requires_approval === true);
+  if (!asks) return Promise.all(calls.map(one));
+  const results: ToolMessage[] = [];
+  for (const [index, call] of calls.entries()) results.push(await one(call, index));
+  return results;
 }
 
 async function runOne(call: ToolCall, toolNode: ToolNode, names: string[], invalid: InvalidToolCall | undefined, messages: BaseMessage[], config?: LangGraphRunnableConfig): Promise<ToolMessage> {

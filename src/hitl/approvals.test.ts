@@ -174,3 +174,74 @@ describe("approvals of tool calls", () => {
     await expect(resume(graph, { model, checkpointer, threadId: "nope" })).rejects.toThrow(/no checkpoints/);
   });
 });
+
+describe("approvals and side effects within one tools node", () => {
+  it("two approval calls in one turn: the first approved, the second rejected — only the first runs, once", async () => {
+    const sent: string[] = [];
+    const model = scriptedModel()
+      .callTools([{ name: "send_mail", args: { to: "ana", body: "x" }, id: "m1" }, { name: "send_mail", args: { to: "bo", body: "y" }, id: "m2" }])
+      .reply("done");
+    const graph = createAgentGraph(defineAgent({ name: "mailer", instructions: "Send mail.", tools: [sendMailTool(sent)], maxSteps: 3 }));
+    const checkpointer = new MemorySaver();
+    const first = await run(graph, { messages: [new HumanMessage("mail both")] }, { model, checkpointer, threadId: "t-two-in-one" });
+    expect(first.pending.map((approval) => approval.request.callId)).toEqual(["m1"]);
+    const second = await resume(graph, { model, checkpointer, threadId: "t-two-in-one", decisions: { decision: "approve" } });
+    expect(second.pending.map((approval) => approval.request.callId)).toEqual(["m2"]);
+    expect(sent).toEqual(["ana: x"]);
+    const done = await resume(graph, { model, checkpointer, threadId: "t-two-in-one", decisions: { decision: "reject", reason: "no" } });
+    expect(done.status).toBe("done");
+    expect(sent).toEqual(["ana: x"]);
+    const observations = model.requests[1]!.filter((message) => message.role === "tool").map((message) => message.content);
+    expect(observations[0]).toBe("sent to ana");
+    expect(observations[1]).toContain("rejected");
+  });
+
+  it("resume() without a ledger of its own still knows what the first run applied", async () => {
+    const sent: string[] = [];
+    const applied: string[] = [];
+    const { model, graph } = mailer(sent, applied);
+    const checkpointer = new MemorySaver();
+    await run(graph, { messages: [new HumanMessage("mail ana")] }, { model, checkpointer, threadId: "t-default-ledger" });
+    await resume(graph, { model, checkpointer, threadId: "t-default-ledger", decisions: { decision: "approve" } });
+    expect(applied).toHaveLength(1);
+    expect(sent).toHaveLength(1);
+  });
+
+  it("keys two calls of one side-effecting tool from a node of your own apart by their arguments", async () => {
+    const applied: string[] = [];
+    const bump = counterTool(applied);
+    const State = Annotation.Root({ out: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }) });
+    const graph = new StateGraph(State)
+      .addNode("twice", async (_state, config) => ({ out: [String(await bump.invoke({ by: 1 }, config)), String(await bump.invoke({ by: 5 }, config))] }))
+      .addEdge(START, "twice")
+      .addEdge("twice", END)
+      .compile({ checkpointer: new MemorySaver() });
+    const result = await run(graph, {}, { threadId: "t-own-node" });
+    expect(result.state.out).toEqual(["bumped by 1", "bumped by 5"]);
+    const keys = applied.map((line) => line.slice(line.indexOf(":") + 1));
+    expect(new Set(keys).size).toBe(2);
+    expect(keys.every((key) => key?.startsWith("effect:v1:"))).toBe(true);
+  });
+
+  it("does not take a call that threw for one cut off by a crash", async () => {
+    let attempts = 0;
+    const flaky = defineTool({
+      name: "flaky",
+      description: "Fails the first time.",
+      schema: z.object({}),
+      sideEffects: true,
+      run: (_args, context) => {
+        attempts += 1;
+        if (attempts === 1) throw new Error("remote said no");
+        return context.isRetryAfterCrash ? "retry-after-crash" : "fresh";
+      },
+    });
+    const model = scriptedModel().callTools([{ name: "flaky", args: {}, id: "f1" }]).callTools([{ name: "flaky", args: {}, id: "f2" }]).reply("ok");
+    const events = new RunEvents();
+    const seen = collect(events);
+    await run(createAgentGraph(defineAgent({ name: "f", instructions: "x", tools: [flaky], maxSteps: 4 })), { messages: [new HumanMessage("go")] }, { model, events, checkpointer: new MemorySaver(), threadId: "t-flaky" });
+    const ends = seen.filter((event) => event.type === "tool-call-end");
+    expect(ends.map((event) => event.type === "tool-call-end" && [event.sideEffects, Boolean(event.error)])).toEqual([[true, true], [true, false]]);
+    expect(model.requests[2]!.at(-1)!.content).toBe("fresh");
+  });
+});

@@ -11,9 +11,9 @@ import { parseDecision } from "./decisions.ts";
  * On resume LangGraph re-runs the node and `interrupt()` returns the decision: the call then runs
  * (with edited arguments, checked against the schema) or the model is told it was refused.
  */
-export async function askApproval<S extends z.ZodObject>(tool: string, schema: S, args: z.output<S>, needed: boolean): Promise<{ args: z.output<S> } | { refusal: string }> {
+export async function askApproval<S extends z.ZodObject>(tool: string, schema: S, args: z.output<S>, needed: boolean, callId?: string): Promise<{ args: z.output<S> } | { refusal: string }> {
   if (!needed) return { args };
-  const request: ApprovalRequest = { type: "conclave.approval", kind: "tool", tool, args, summary: `call ${tool} with ${JSON.stringify(args).slice(0, 300)}` };
+  const request: ApprovalRequest = { type: "conclave.approval", kind: "tool", tool, args, ...(callId ? { callId } : {}), summary: `call ${tool} with ${JSON.stringify(args).slice(0, 300)}` };
   const decision = parseDecision(interrupt(request));
   if (decision.decision === "approve") return { args };
   if (decision.decision === "reject") return { refusal: `The user rejected this call to "${tool}" (${decision.reason}). Do not call it again with these arguments; continue without it, or say what you could not do.` };

@@ -7,6 +7,8 @@ export const ApprovalRequestSchema = z.object({
   kind: z.enum(["tool", "answer"]),
   tool: z.string().optional(),
   args: z.unknown().optional(),
+  /** The model's id for the tool call, for kind "tool". */
+  callId: z.string().optional(),
   /** The answer awaiting approval, for kind "answer". */
   answer: z.string().optional(),
   summary: z.string(),

@@ -24,10 +24,12 @@ export interface EffectLedger {
   get(key: string): EffectRecord | undefined;
   begin(key: string, tool: string, threadId: string): EffectRecord;
   complete(key: string, output: string): void;
+  /** Drops a call that failed (the tool threw): it did not apply its effect, and a rerun is not a retry after a crash. */
+  forget?(key: string): void;
 }
 
 /** The idempotency key of one tool call: its thread, the checkpoint namespace of its task (LangGraph's task ids are deterministic per checkpoint), and its index among the task's calls. */
-export function idempotencyKey(parts: { threadId: string; path: string; callIndex: number; tool: string }): string {
+export function idempotencyKey(parts: { threadId: string; path: string; callIndex: number | string; tool: string }): string {
   const digest = createHash("sha256").update(JSON.stringify([parts.threadId, parts.path, parts.callIndex, parts.tool])).digest("hex");
   return `effect:v1:${digest.slice(0, 40)}`;
 }
@@ -57,6 +59,10 @@ export class SqliteEffectLedger implements EffectLedger {
   complete(key: string, output: string): void {
     this.db.prepare("UPDATE effects SET status = 'done', output = ?, finished_at = ? WHERE key = ?").run(output, Date.now(), key);
   }
+
+  forget(key: string): void {
+    this.db.prepare("DELETE FROM effects WHERE key = ? AND status = 'started'").run(key);
+  }
 }
 
 /** The ledger in memory: for tests, and for runs that are not resumable anyway. */
@@ -78,5 +84,9 @@ export class MemoryEffectLedger implements EffectLedger {
   complete(key: string, output: string): void {
     const record = this.records.get(key);
     if (record) this.records.set(key, { ...record, status: "done", output });
+  }
+
+  forget(key: string): void {
+    if (this.records.get(key)?.status === "started") this.records.delete(key);
   }
 }

@@ -58,6 +58,8 @@ export interface ToolCallReport {
   sideEffects?: boolean;
   idempotencyKey?: string;
   deduplicated?: boolean;
+  /** The side-effecting call threw after it began. */
+  failed?: string;
 }
 
 /** The part of a cassette the runtime uses (see `Cassette` in `conclave`'s replay module). */

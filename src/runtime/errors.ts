@@ -20,6 +20,13 @@ export interface ErrorContext {
  */
 export function toConclaveError(error: unknown, context: ErrorContext): ConclaveError {
   if (isConclaveError(error)) return error;
+  // Parallel branches that fail together arrive as one "Multiple errors occurred" error: the first
+  // branch error that says something specific is the one to show.
+  const inner = (error as { errors?: unknown } | undefined)?.errors;
+  if (Array.isArray(inner) && inner.length) {
+    const mapped = inner.map((item) => toConclaveError(item, context));
+    return mapped.find((item) => item.code !== "INTERNAL") ?? mapped[0]!;
+  }
   if (context.signal?.aborted) {
     const reason = context.signal.reason as { name?: string } | undefined;
     if (reason?.name === "TimeoutError" && context.runTimeoutMs !== undefined) {

@@ -225,7 +225,7 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
   const sink = countingSink(redacting(createEventSink(options.events ?? new RunEvents(), runId, threadId), options.redact), usage);
   const startedAt = Date.now();
   const graphName = options.graphName ?? (graph as { name?: string }).name ?? "graph";
-  sink.emit({ type: "run-start", graph: graphName, model: modelInfo, input: (input as unknown) instanceof Command ? { resume: true } : input, ...(extras.resumed ? { resumed: true } : {}) });
+  sink.emit({ type: "run-start", graph: graphName, model: modelInfo, input: (input as unknown) instanceof Command ? { resume: true } : plain(input), ...(extras.resumed ? { resumed: true } : {}) });
   for (const { approval, decision } of extras.decided ?? []) {
     sink.emit({ type: "approval-decision", interruptId: approval.interruptId, kind: approval.request.kind, decision: decision.decision === "approve" ? "approved" : decision.decision === "edit" ? "edited" : "rejected", actor: decision.actor, ...(approval.request.tool ? { tool: approval.request.tool } : {}), ...(decision.decision === "reject" ? { reason: decision.reason } : {}), ...(decision.decision === "edit" ? { edit: decision.edit } : {}) });
   }
@@ -244,7 +244,7 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
     ...(options.fallback ? { fallback: options.fallback } : {}),
     startedAt,
     ...(options.budget ? { budget: options.budget } : {}),
-    effects: options.effects ?? new MemoryEffectLedger(),
+    effects: options.effects ?? ledgerFor((graph as { checkpointer?: unknown }).checkpointer),
     threadId,
     toolReports: new Map(),
     ...(options.approveAnswer ? { approveAnswer: true } : {}),
@@ -299,6 +299,24 @@ async function execute<G extends RunnableGraph>(graph: G, input: GraphInput<G>, 
     throw error;
   } finally {
     stopWatchingBreakers();
+  }
+}
+
+/** Without a ledger of its own, a run shares one per checkpointer, so `resume()` knows what the first run applied. */
+const ledgers = new WeakMap<object, EffectLedger>();
+function ledgerFor(checkpointer: unknown): EffectLedger {
+  if (typeof checkpointer !== "object" || checkpointer === null) return new MemoryEffectLedger();
+  let ledger = ledgers.get(checkpointer);
+  if (!ledger) ledgers.set(checkpointer, (ledger = new MemoryEffectLedger()));
+  return ledger;
+}
+
+/** The input as plain JSON (messages become their serialised form), so events carry data, not class instances a redactor cannot see into. */
+function plain(input: unknown): unknown {
+  try {
+    return JSON.parse(JSON.stringify(input ?? null)) as unknown;
+  } catch {
+    return String(input);
   }
 }
 

@@ -94,14 +94,17 @@ export function defineTool<S extends z.ZodObject>(definition: ToolDefinition<S>)
     return typeof output === "string" ? output : JSON.stringify(output ?? null);
   };
   const created = langchainTool(
-    async (args: z.output<S>, config?: ToolConfig) => {
-      // A call that already completed (before a crash, or before this node paused for an approval) is answered from the ledger, unasked and unrun.
-      return withEffectLedger(name, sideEffects, config as LangGraphRunnableConfig, async (effect) => {
-        const approved = requiresApproval === false ? { args } : await askApproval(name, schema, args, typeof requiresApproval === "function" ? requiresApproval(args) : true);
+    async (args: z.output<S>, config?: ToolConfig) =>
+      withEffectLedger(name, sideEffects, args, config as LangGraphRunnableConfig, async (effect) => {
+        // Approval first, even for a call the ledger has seen complete: resume values are matched to interrupts by order.
+        const approved = requiresApproval === false ? { args } : await askApproval(name, schema, args, typeof requiresApproval === "function" ? requiresApproval(args) : true, config?.toolCall?.id);
         if ("refusal" in approved) return approved.refusal;
+        if (effect.completed !== undefined) {
+          effect.begin();
+          return effect.completed;
+        }
         return execute(approved.args, config, effect);
-      });
-    },
+      }),
     { name, description, schema, metadata: { conclave_side_effects: sideEffects, conclave_requires_approval: requiresApproval !== false } },
   ) as unknown as DynamicStructuredTool;
   return created;

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { idempotencyKey } from "../persistence/effects.ts";
 import { runContext } from "../runtime/context.ts";
@@ -10,48 +11,62 @@ export interface EffectHandle {
   idempotencyKey?: string;
   /** Call right before applying the effect (after any approval): records the attempt in the ledger. */
   begin(): { idempotencyKey?: string; isRetryAfterCrash?: boolean };
+  /** The observation recorded when this call completed before (a crash, or a re-run for an approval); then the body must not apply the effect again. */
+  completed?: string;
 }
 
 /**
- * Runs a tool call through the run's dedupe ledger when the tool has side effects: a call found
- * done returns its recorded observation without running; otherwise the body runs, and its
- * observation is recorded once the effect has been applied. Without a ledger (no run, or a run
- * without one) the body runs as is, still with its idempotency key.
+ * Runs a tool call through the run's dedupe ledger when the tool has side effects. The body gets
+ * the call's idempotency key and, when the ledger has seen the call complete, its recorded
+ * observation — the body answers with it instead of running. (Approval comes first, in the body:
+ * LangGraph matches resume values to `interrupt()` calls by their order in the task, so a call
+ * answered from the ledger must still take its turn at asking.) The observation is recorded once
+ * the effect has been applied; a call that throws is forgotten, so it is not taken for a crash.
+ * Without a ledger (no run) the body runs as is, with the key when one can be derived.
  */
-export async function withEffectLedger(tool: string, sideEffects: boolean, config: (LangGraphRunnableConfig & { toolCall?: { id?: string } }) | undefined, body: (effect: EffectHandle) => Promise<string>): Promise<string> {
+export async function withEffectLedger(tool: string, sideEffects: boolean, args: unknown, config: (LangGraphRunnableConfig & { toolCall?: { id?: string } }) | undefined, body: (effect: EffectHandle) => Promise<string>): Promise<string> {
   if (!sideEffects) return body({ begin: () => ({}) });
   const context = runContext(config);
-  const key = keyOf(tool, config, context.threadId);
-  const report = (fields: { deduplicated?: boolean }) => {
-    const callId = config?.toolCall?.id;
-    if (callId && context.toolReports) context.toolReports.set(callId, { sideEffects: true, ...(key ? { idempotencyKey: key } : {}), ...fields });
-  };
+  const key = keyOf(tool, args, config, context.threadId);
   const ledger = context.effects;
   const known = key && ledger ? ledger.get(key) : undefined;
-  if (known?.status === "done") {
-    report({ deduplicated: true });
-    return known.output ?? "";
-  }
   let begun = false;
-  const output = await body({
-    ...(key ? { idempotencyKey: key } : {}),
-    begin: () => {
-      begun = true;
-      if (!key) return {};
-      const record = ledger?.begin(key, tool, context.threadId ?? "");
-      return { idempotencyKey: key, ...(record && record.attempts > 1 ? { isRetryAfterCrash: true } : {}) };
-    },
-  });
-  if (begun && key) ledger?.complete(key, output);
-  // A call refused at approval changed nothing: it is not a side effect to audit.
-  if (begun) report({});
-  return output;
+  let deduplicated = false;
+  let failure: string | undefined;
+  try {
+    const output = await body({
+      ...(key ? { idempotencyKey: key } : {}),
+      ...(known?.status === "done" ? { completed: known.output ?? "" } : {}),
+      begin: () => {
+        if (known?.status === "done") {
+          deduplicated = true;
+          return { ...(key ? { idempotencyKey: key } : {}) };
+        }
+        begun = true;
+        if (!key) return {};
+        const record = ledger?.begin(key, tool, context.threadId ?? "");
+        return { idempotencyKey: key, ...(record && record.attempts > 1 ? { isRetryAfterCrash: true } : {}) };
+      },
+    });
+    if (begun && key) ledger?.complete(key, output);
+    return output;
+  } catch (error) {
+    failure = error instanceof Error ? error.message : String(error);
+    if (begun && key) ledger?.forget?.(key);
+    throw error;
+  } finally {
+    // A call refused at approval changed nothing: it is not a side effect to report (or audit).
+    const callId = config?.toolCall?.id;
+    if ((begun || deduplicated) && callId && context.toolReports) context.toolReports.set(callId, { sideEffects: true, ...(key ? { idempotencyKey: key } : {}), ...(deduplicated ? { deduplicated: true } : {}), ...(failure ? { failed: failure } : {}) });
+  }
 }
 
-function keyOf(tool: string, config: LangGraphRunnableConfig | undefined, threadId: string | undefined): string | undefined {
+/** thread + task path + call index; a call made outside the tools node (no index) is told apart by its arguments. */
+function keyOf(tool: string, args: unknown, config: LangGraphRunnableConfig | undefined, threadId: string | undefined): string | undefined {
   const thread = threadId ?? config?.configurable?.thread_id;
   const path = config?.metadata?.langgraph_checkpoint_ns;
   const index = config?.metadata?.[TOOL_CALL_INDEX_KEY];
   if (typeof thread !== "string" || typeof path !== "string") return undefined;
-  return idempotencyKey({ threadId: thread, path, callIndex: typeof index === "number" ? index : 0, tool });
+  const callIndex = typeof index === "number" ? index : `args:${createHash("sha256").update(JSON.stringify(args ?? null)).digest("hex").slice(0, 16)}`;
+  return idempotencyKey({ threadId: thread, path, callIndex, tool });
 }
