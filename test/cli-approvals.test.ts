@@ -120,6 +120,34 @@ describe("approvals from the CLI", () => {
   });
 });
 
+describe("approvals when things go wrong", () => {
+  it("a provider failure after an approval leaves the thread waiting for the rest, not stuck", async () => {
+    const env = providerEnv();
+    expect((await runCli(["run", "--graph", "mailroom", "--thread", "mail-fail", "status update"], { env })).code).toBe(3);
+    const [first, second] = (await pending(env)).filter((item) => item.threadId === "mail-fail");
+    server.setFallback({ kind: "error", status: 500 });
+    const failed = await runCli(["approve", "mail-fail", "--id", first!.interruptId], { env });
+    expect(failed.code).toBe(1);
+    const runs = JSON.parse((await runCli(["runs", "--json"], { env })).stdout) as Array<{ threadId: string; status: string }>;
+    expect(runs.find((thread) => thread.threadId === "mail-fail")?.status).toBe("interrupted");
+    // The failed branch's writes (its decision included) were not kept, so it asks again beside the other.
+    expect((await pending(env)).filter((item) => item.threadId === "mail-fail").map((item) => item.interruptId).sort()).toEqual([first!.interruptId, second!.interruptId].sort());
+    server.setFallback({ kind: "respond", handler: mailerModel });
+    const done = await runCli(["approve", "mail-fail"], { env });
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toContain("sent to");
+    // A resumed run that failed is resumed, never replayed as new from the dead-letter queue.
+    expect(JSON.parse((await runCli(["dlq", "list", "--json"], { env })).stdout)).toEqual([]);
+  });
+
+  it("refuses to leave a paused run on the memory checkpoint store, which would forget it", async () => {
+    const paused = await runCli(["run", "--checkpoint", "memory", "--graph", "mailroom", "--thread", "mail-mem", "hi"], { env: providerEnv() });
+    expect(paused.code).toBe(2);
+    expect(paused.stderr).toContain('checkpoint.backend is "memory"');
+    expect(paused.stderr).toContain("--checkpoint sqlite");
+  });
+});
+
 describe("approving the research team's final answer", () => {
   const task = "What is 17 * 23 + 4?";
 

@@ -113,4 +113,14 @@ describe("conclave run --record / --replay with the offline model", () => {
     expect(replayed.code, replayed.stderr).toBe(0);
     expect(replayed.stdout).toBe(recorded.stdout);
   });
+
+  it("replays identically without --thread (the recorded thread id is reused) and with the response cache on while recording", async () => {
+    const cassette = join(dir, "offline-cache.json");
+    const recorded = await run({ CONCLAVE_CACHE: "memory" }, ["--record", cassette], "Who discovered penicillin?");
+    expect(recorded.code, recorded.stderr).toBe(0);
+    expect((JSON.parse(recorded.stdout) as { usage: { cachedCalls: number } }).usage.cachedCalls).toBe(0);
+    const replayed = await run({}, ["--replay", cassette], "Who discovered penicillin?");
+    expect(replayed.code, replayed.stderr).toBe(0);
+    expect(replayed.stdout).toBe(recorded.stdout);
+  });
 });

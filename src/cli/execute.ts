@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { isConclaveError } from "../errors.ts";
+import { isConclaveError, UsageError } from "../errors.ts";
+import { approvalsOf } from "../hitl/decisions.ts";
+import { stateOf } from "../runtime/run.ts";
 import { RunEvents } from "../events/emitter.ts";
 import type { GraphDefinition, GraphOptions } from "../graph/define-graph.ts";
 import { loadGraph } from "../graph/registry.ts";
@@ -45,6 +47,8 @@ export interface ExecuteRequest {
   argv?: string[];
   /** Keep a run that failed at the provider in the dead-letter queue (not when replaying one from it). */
   deadLetters?: boolean;
+  /** The user named the thread (a replay otherwise reuses the recorded thread id, so its output is identical). */
+  threadIdGiven?: boolean;
 }
 
 /**
@@ -62,7 +66,9 @@ export async function executeThread(request: ExecuteRequest): Promise<number> {
   const cassette = request.replay ? Cassette.load(request.replay) : request.record ? Cassette.recorder(request.record, { graph: request.graphName, threadId: request.threadId, model: info, task: request.task }, { redact: (text) => workspace.redactor.redact(text) }) : undefined;
   // A replay is a rerun of a recording, not a continuation of a thread: it keeps nothing.
   const saver = request.replay ? new MemorySaver() : (await workspace.checkpointer()).saver;
-  const reliability = reliabilityOptions(config, cwd);
+  // Recording keeps real answers: a cached one would replay as a paid call and change the output.
+  const reliability = withoutCache(reliabilityOptions(config, cwd), Boolean(request.record));
+  if (cassette?.mode === "replay" && !request.threadIdGiven && cassette.meta.threadId) request.threadId = cassette.meta.threadId;
   const events = new RunEvents();
   const stopObserving = request.replay ? undefined : observeRun(workspace, events);
   const failure = watchFailure(events);
@@ -92,15 +98,23 @@ export async function executeThread(request: ExecuteRequest): Promise<number> {
     const result = request.drive.kind === "new" ? await run(graph, definition.input(request.task) as never, options) : await resume(graph, { ...options, threadId: request.threadId, ...(request.drive.decisions ? { decisions: request.drive.decisions } : {}), ...(request.drive.checkpointId ? { checkpointId: request.drive.checkpointId } : {}) });
     return report(request, definition, result, info, keep);
   } catch (error) {
-    if (keep) workspace.threads.ended(request.threadId, "failed", { error: workspace.redactor.redact(error instanceof Error ? error.message : String(error)) });
-    if (isConclaveError(error) && error.category === "provider" && !request.replay && request.deadLetters !== false) {
+    // A resume that failed may still hold approvals (a provider failed after one was decided): keep them waiting, or the thread could never be continued.
+    const pending = keep ? await pendingOf(graph, request.threadId).catch(() => []) : [];
+    if (keep && pending.length) workspace.threads.ended(request.threadId, "interrupted", { pending: workspace.redactor.redactValue(pending), error: workspace.redactor.redact(error instanceof Error ? error.message : String(error)) });
+    else if (keep) workspace.threads.ended(request.threadId, "failed", { error: workspace.redactor.redact(error instanceof Error ? error.message : String(error)) });
+    // Only a new run goes to the dead-letter queue: replaying a resumed one as new would repeat its effects; resume it instead.
+    if (isConclaveError(error) && error.category === "provider" && !request.replay && request.deadLetters !== false && request.drive.kind === "new") {
       const letter = deadLetter(resolve(cwd, config.stateDir, "dlq.sqlite"), { kind: "run", graph: request.graphName, input: workspace.redactor.redact(request.task), options: { argv: (request.argv ?? []).map((arg) => workspace.redactor.redact(arg)), model: { ...info, ...(endpoint ? { endpoint } : {}) } }, error: { code: error.code, message: workspace.redactor.redact(error.message), category: error.category }, attempts: failure.attempts, traceId: failure.runId });
       io.stderr(letter instanceof Error ? `conclave: could not keep the run in the dead-letter queue: ${letter.message}\n` : `conclave: kept in the dead-letter queue as ${letter.id}; once the provider is back, replay it with: conclave dlq replay ${letter.id} (or resume the thread: conclave run --thread ${request.threadId})\n`);
     }
     throw workspace.redactor.redactError(error);
   } finally {
     progress?.();
-    if (cassette?.mode === "record") cassette.save();
+    try {
+      if (cassette?.mode === "record") cassette.save();
+    } catch (error) {
+      io.stderr(`conclave: could not write the cassette ${request.record}: ${(error as Error).message}\n`);
+    }
     if (cassette?.mode === "replay" && cassette.unused().length && !output.quiet) io.stderr(`conclave: warning: ${cassette.unused().length} recording(s) in ${request.replay} were not used\n`);
     await stopObserving?.();
     await reliability.cache?.store.close();
@@ -111,6 +125,10 @@ export async function executeThread(request: ExecuteRequest): Promise<number> {
 function report(request: ExecuteRequest, definition: GraphDefinition<RunnableGraph>, result: RunResult<unknown>, info: { offline: boolean; name: string }, keep: boolean): number {
   const { workspace, io, output } = request;
   if (result.status === "interrupted") {
+    if (keep && workspace.config.checkpoint.backend === "memory") {
+      workspace.threads.ended(request.threadId, "failed", { error: "paused for approval on the memory checkpoint store, which forgot it when the command ended" });
+      throw new UsageError(`The run paused for ${result.pending.length} approval(s), but checkpoint.backend is "memory", so the paused run is gone when this command ends and cannot be approved. Use --checkpoint sqlite (the default) or postgres for runs that need approval.`);
+    }
     const pending = workspace.redactor.redactValue(result.pending);
     if (keep) workspace.threads.ended(request.threadId, "interrupted", { pending });
     if (output.json) io.stdout(`${JSON.stringify({ status: "interrupted", threadId: result.threadId, graph: request.graphName, pending, usage: result.usage })}\n`);
@@ -126,6 +144,17 @@ function report(request: ExecuteRequest, definition: GraphDefinition<RunnableGra
     if (info.offline && !output.quiet) io.stderr(`(answered by the offline model ${info.name}: extractive, from tool results only)\n`);
   }
   return 0;
+}
+
+async function pendingOf(graph: RunnableGraph, threadId: string): Promise<PendingApproval[]> {
+  const snapshot = await stateOf(graph, { configurable: { thread_id: threadId } });
+  return approvalsOf(snapshot?.tasks.flatMap((task) => task.interrupts ?? []) ?? []);
+}
+
+function withoutCache<T extends { cache?: unknown }>(options: T, drop: boolean): T {
+  if (!drop || !options.cache) return options;
+  const { cache: _cache, ...rest } = options;
+  return rest as T;
 }
 
 /** Continues a recorded thread (approve, reject, fork): its graph, options and task come from the thread store. */

@@ -32,19 +32,19 @@ export const DEFAULT_CHECKPOINT_FILE = ".conclave/checkpoints.sqlite";
  * redacting serializer so secrets never reach a checkpoint). A store that cannot be opened fails
  * here with where it is and what to do, not on the first step of a run.
  */
-export async function createCheckpointer(settings: CheckpointerSettings, options: { cwd: string; env?: NodeJS.ProcessEnv; serde?: SerializerProtocol }): Promise<Checkpointer> {
+export async function createCheckpointer(settings: CheckpointerSettings, options: { cwd?: string; env?: NodeJS.ProcessEnv; serde?: SerializerProtocol } = {}): Promise<Checkpointer> {
   if (settings.backend === "memory") {
     const saver = new MemorySaver(options.serde);
     return { saver, backend: "memory", location: "memory", close: async () => undefined };
   }
   if (settings.backend === "sqlite") {
-    const path = resolve(options.cwd, settings.path ?? DEFAULT_CHECKPOINT_FILE);
+    const path = resolve(options.cwd ?? process.cwd(), settings.path ?? DEFAULT_CHECKPOINT_FILE);
     // SqliteSaver creates its own tables; WAL lets `conclave runs` read while a run writes.
     const db = openSqlite(path, "", { store: "checkpoint store", instead: 'set checkpoint.backend to "memory" (runs are then not resumable)' });
     const saver = new SqliteSaver(db, options.serde);
     return { saver, backend: "sqlite", location: path, close: async () => void (db.open && db.close()) };
   }
-  const url = settings.url ?? options.env?.DATABASE_URL;
+  const url = settings.url ?? (options.env ?? process.env).DATABASE_URL;
   if (!url) throw new ConfigError('checkpoint.backend is "postgres" but no connection string is set. Set DATABASE_URL (e.g. postgres://user@127.0.0.1:5432/conclave) or checkpoint.url.');
   const location = withoutPassword(url);
   const pool = new pg.Pool({ connectionString: url, max: 4 });

@@ -1,6 +1,15 @@
 import { resolve } from "node:path";
 import type { ConclaveEvent } from "../events/types.ts";
 import type { PendingApproval } from "../hitl/decisions.ts";
+import { ConclaveError } from "../errors.ts";
+
+/** Another live process is running the thread. */
+export class ThreadBusyError extends ConclaveError {
+  override name = "ThreadBusyError";
+  constructor(threadId: string, pid: number) {
+    super("THREAD_BUSY", "user", `Thread "${threadId}" is being run by process ${pid}. Wait for it to end (conclave runs shows its status), or stop that process first.`, { details: { threadId, pid } });
+  }
+}
 import { openSqlite } from "../resilience/sqlite.ts";
 import type { SqliteDatabase } from "../resilience/sqlite.ts";
 
@@ -61,20 +70,32 @@ export class ThreadStore {
     return row ? fromRow(row) : undefined;
   }
 
-  /** Newest first. */
+  /** Newest first. A thread whose process died is listed as failed (its stored status says running). */
   list(options: { status?: ThreadStatus; limit?: number } = {}): ThreadRecord[] {
-    const rows = this.db.prepare("SELECT * FROM threads ORDER BY updated_at DESC, rowid DESC LIMIT ?").all(options.limit ?? 1_000) as Row[];
-    const records = rows.map(fromRow);
-    return options.status ? records.filter((record) => record.status === options.status) : records;
+    const limit = options.limit ?? 1_000;
+    if (!options.status) return (this.db.prepare("SELECT * FROM threads ORDER BY updated_at DESC, rowid DESC LIMIT ?").all(limit) as Row[]).map(fromRow);
+    const stored = options.status === "failed" ? ["failed", "running"] : [options.status];
+    const rows = this.db.prepare(`SELECT * FROM threads WHERE status IN (${stored.map(() => "?").join(",")}) ORDER BY updated_at DESC, rowid DESC`).all(...stored) as Row[];
+    return rows.map(fromRow).filter((record) => record.status === options.status).slice(0, limit);
   }
 
-  /** A run starts (or resumes) on a thread: it is "running" under this process. */
+  /**
+   * A run starts (or resumes) on a thread: it is "running" under this process. Refused when another
+   * live process runs it (two `approve`s at once must not both continue the run).
+   */
   started(record: Pick<ThreadRecord, "threadId" | "graph" | "task" | "options" | "runId">): void {
     const now = Date.now();
-    this.db
-      .prepare(`INSERT INTO threads (thread_id, graph, task, options, status, run_id, pid, created_at, updated_at) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)
-        ON CONFLICT(thread_id) DO UPDATE SET status = 'running', run_id = excluded.run_id, pid = excluded.pid, updated_at = excluded.updated_at, error = NULL`)
-      .run(record.threadId, record.graph, record.task, JSON.stringify(record.options), record.runId, process.pid, now, now);
+    const claim = this.db.transaction(() => {
+      const current = this.db.prepare("SELECT pid, status FROM threads WHERE thread_id = ?").get(record.threadId) as { pid: number | null; status: string } | undefined;
+      if (current?.status === "running" && current.pid !== null && current.pid !== process.pid && processAlive(current.pid)) return current.pid;
+      this.db
+        .prepare(`INSERT INTO threads (thread_id, graph, task, options, status, run_id, pid, created_at, updated_at) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)
+          ON CONFLICT(thread_id) DO UPDATE SET status = 'running', run_id = excluded.run_id, pid = excluded.pid, updated_at = excluded.updated_at, error = NULL`)
+        .run(record.threadId, record.graph, record.task, JSON.stringify(record.options), record.runId, process.pid, now, now);
+      return undefined;
+    });
+    const holder = claim.immediate();
+    if (holder !== undefined) throw new ThreadBusyError(record.threadId, holder);
   }
 
   /** The run ended: done, paused for approval, or failed (with the reason). */

@@ -85,7 +85,7 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal,
     const graphOptions = { ...definedOnly({ maxRounds: positiveInteger("run", "max-rounds", values["max-rounds"]), agents: positiveInteger("run", "agents", values.agents) }), ...(values.aggregate ? { aggregate: values.aggregate } : {}), ...(values["approve-answer"] ? { approveAnswer: true } : {}) };
     const threadId = values.thread ?? randomUUID();
     if (!values.replay && workspace.threads.get(threadId)) throw new UsageError(`conclave run: thread "${threadId}" already exists. Resume it with conclave run --thread ${threadId} (no task), or pick a new --thread id.`);
-    return await executeThread({ ...common, graphName, threadId, graphOptions, task, drive: { kind: "new", task } });
+    return await executeThread({ ...common, graphName, threadId, threadIdGiven: values.thread !== undefined, graphOptions, task, drive: { kind: "new", task } });
   } finally {
     await workspace.close();
   }
