@@ -12,6 +12,7 @@ Usage:
   conclave fork THREAD --at CP      Continue from an earlier checkpoint (optionally --model NAME)
   conclave metrics                  Prometheus metrics of the runs kept in this workspace
   conclave audit verify             Check the audit log's hash chain
+  conclave eval list | run SUITE | compare A.json B.json   Eval suites, reports and the CI gate
   conclave graphs                   List the registered graphs
   conclave config [--json]          Show the effective configuration and where each value comes from
   conclave dlq list|show|replay|drop  The runs that failed for good, and replaying them
@@ -184,4 +185,34 @@ Every line (side-effecting tool calls, approvals, configuration changes, data re
 hash of the line before it; verify recomputes the chain and names the first line that was edited,
 removed or reordered (exit 1).`;
 
-export const COMMAND_HELP: Record<string, string> = { runs: RUNS_HELP, pending: PENDING_HELP, approve: APPROVE_HELP, reject: REJECT_HELP, inspect: INSPECT_HELP, fork: FORK_HELP, metrics: METRICS_HELP, audit: AUDIT_HELP, run: RUN_HELP, graphs: GRAPHS_HELP, config: CONFIG_HELP, dlq: DLQ_HELP, doctor: DOCTOR_HELP };
+export const EVAL_HELP = `conclave eval — run eval suites, compare runs, gate CI
+
+Usage:
+  conclave eval list [--json]
+  conclave eval run SUITE [options]
+  conclave eval compare A.json B.json [--level 0.05] [--metric SCORER] [--json]
+
+Run options:
+  --gate              Exit 1 when a threshold is missed, samples error, or the --baseline is
+                      significantly better (paired test)
+  --out DIR           Write SUITE[.VARIANT].json (versioned), .xml (JUnit) and .html reports
+  --variant NAME      Run one variant (default: every variant, with an equal-compute table)
+  --epochs N          Attempts per sample (default: the suite's)
+  --limit N           Only the first N samples
+  --concurrency N     Samples in flight (default evals.concurrency, 4)
+  --seed N            Seed for bootstraps and judges' order (default 0)
+  --record DIR        Record every model and tool call, one cassette per sample and epoch
+  --replay DIR        Rerun from those cassettes: no network, identical scores
+  --baseline FILE     A stored report to gate regressions against
+  --max-cost USD      Stop starting samples once the run has cost this much
+  --model NAME, --base-url URL, --provider NAME, --cache BACKEND   as for conclave run
+  --json              Print the report as JSON instead of the table
+
+Suites are registered in the "suites" map of conclave.config.json ("name": "./file.ts:export").
+A suite that needs a real model says so and exits 0 when only the offline model is configured.
+
+Examples:
+  conclave eval run arithmetic-tools --gate --out reports/
+  conclave eval compare reports/before.json reports/arithmetic-tools.json`;
+
+export const COMMAND_HELP: Record<string, string> = { eval: EVAL_HELP, runs: RUNS_HELP, pending: PENDING_HELP, approve: APPROVE_HELP, reject: REJECT_HELP, inspect: INSPECT_HELP, fork: FORK_HELP, metrics: METRICS_HELP, audit: AUDIT_HELP, run: RUN_HELP, graphs: GRAPHS_HELP, config: CONFIG_HELP, dlq: DLQ_HELP, doctor: DOCTOR_HELP };

@@ -7,6 +7,7 @@ import { graphsCommand } from "./commands/graphs.ts";
 import { runCommand } from "./commands/run.ts";
 import { approveCommand, rejectCommand } from "./commands/decide.ts";
 import { forkCommand } from "./commands/fork.ts";
+import { evalCommand } from "./commands/eval.ts";
 import { auditCommand, metricsCommand } from "./commands/observe.ts";
 import { inspectCommand, pendingCommand, runsCommand } from "./commands/threads.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, Command> = {
   fork: forkCommand,
   metrics: metricsCommand,
   audit: auditCommand,
+  eval: evalCommand,
   graphs: graphsCommand,
   config: configCommand,
   dlq: dlqCommand,
@@ -60,7 +62,7 @@ export async function main(argv: string[], io: CliIO = processIO, signal: AbortS
 }
 
 function fail(io: CliIO, error: unknown, verbose: boolean): number {
-  const usage = isConclaveError(error) && ["USAGE", "CONFIG_INVALID", "GRAPH_NOT_FOUND", "DLQ_NOT_FOUND", "APPROVAL_INVALID", "CASSETTE_INVALID", "AUDIT_LOG_MISSING", "SECRETS_INVALID"].includes(error.code);
+  const usage = isConclaveError(error) && ["USAGE", "CONFIG_INVALID", "GRAPH_NOT_FOUND", "DLQ_NOT_FOUND", "APPROVAL_INVALID", "CASSETTE_INVALID", "AUDIT_LOG_MISSING", "SECRETS_INVALID", "SUITE_NOT_FOUND", "EVAL_DATASET_INVALID", "THREAD_BUSY"].includes(error.code);
   const message = error instanceof Error ? error.message : String(error);
   const prefix = message.startsWith("conclave") ? "" : usage ? "conclave: " : "conclave: error: ";
   io.stderr(`${prefix}${message}\n`);

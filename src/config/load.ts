@@ -158,7 +158,7 @@ function* flatten(value: Record<string, unknown>, prefix: string[] = []): Genera
   }
 }
 
-const MAPS = new Set(["graphs", "pricing.models", "rateLimits", "quotas"]);
+const MAPS = new Set(["graphs", "suites", "pricing.models", "rateLimits", "quotas"]);
 
 function set(target: Record<string, unknown>, sources: Record<string, ConfigSource>, path: string | string[], value: unknown, source: ConfigSource): void {
   const keys = typeof path === "string" ? path.split(".") : path;

@@ -106,6 +106,10 @@ export const ConfigSchema = z.strictObject({
   embeddings: EmbeddingsConfigSchema.default(EmbeddingsConfigSchema.parse({})),
   /** Graph registry: name → `./path/to/file.ts:exportName`. Merged over the `graphs` map of `registry`. */
   graphs: z.record(z.string().min(1), z.string().min(1)).default({}),
+  /** Eval suite registry: name → `./path/to/suite.ts:exportName` (see `conclave eval list`). */
+  suites: z.record(z.string().min(1), z.string().min(1)).default({}),
+  /** Judge models for model-graded scorers (default: the run's model). */
+  evals: z.strictObject({ judges: z.array(z.string().min(1)).default([]), concurrency: z.number().int().positive().default(4) }).default({ judges: [], concurrency: 4 }),
   /** A `langgraph.json` whose `graphs` map also registers graphs. */
   registry: z.string().min(1).default("langgraph.json"),
   /** The graph `conclave run` uses without `--graph` (default: the first registered graph). */

@@ -67,7 +67,7 @@ export async function loadGraph(name: string, config: ConclaveConfig, cwd: strin
 }
 
 /** "./graphs/a.ts:graph" → ["./graphs/a.ts", "graph"]; a Windows drive letter is not a separator. */
-function splitTarget(target: string): [string, string | undefined] {
+export function splitTarget(target: string): [string, string | undefined] {
   const index = target.lastIndexOf(":");
   return index > 1 ? [target.slice(0, index), target.slice(index + 1)] : [target, undefined];
 }
