@@ -93,7 +93,7 @@ describe("a recorded suite replays with no network", () => {
     const requests = server.requests.length;
     expect(requests).toBe(24);
     await server.close();
-    expect(existsSync(join(cassettes, "default"))).toBe(true);
+    expect(existsSync(join(cassettes, "arithmetic-tools", "default"))).toBe(true);
 
     const replayedDir = out();
     const replayed = await runCli(["eval", "run", "arithmetic-tools", "--limit", "12", "--replay", cassettes, "--out", replayedDir, "--gate"], { env });

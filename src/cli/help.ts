@@ -189,7 +189,7 @@ export const EVAL_HELP = `conclave eval — run eval suites, compare runs, gate 
 
 Usage:
   conclave eval list [--json]
-  conclave eval run SUITE [options]
+  conclave eval run SUITE... [options]     (or --all: every registered suite)
   conclave eval compare A.json B.json [--level 0.05] [--metric SCORER] [--json]
 
 Run options:
@@ -201,7 +201,7 @@ Run options:
   --limit N           Only the first N samples
   --concurrency N     Samples in flight (default evals.concurrency, 4)
   --seed N            Seed for bootstraps and judges' order (default 0)
-  --record DIR        Record every model and tool call, one cassette per sample and epoch
+  --record DIR        Record every model and tool call: DIR/SUITE/VARIANT/SAMPLE.EPOCH.json
   --replay DIR        Rerun from those cassettes: no network, identical scores
   --baseline FILE     A stored report to gate regressions against
   --max-cost USD      Stop starting samples once the run has cost this much

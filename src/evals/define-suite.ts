@@ -12,10 +12,10 @@ export type EpochReducer = "mean" | "mode" | "max" | "min" | { passAtK: number }
  * What a suite evaluates: a registered-style graph definition (its `input(task)` gets the
  * sample's prompt), an agent (a ReAct loop on the prompt), or a function of the sample.
  */
-export type EvalTask<I = unknown> =
+export type EvalTask<I = unknown, E = unknown> =
   | ConclaveGraph
   | Agent<never>
-  | ((sample: Sample<I>, context: TaskContext) => Promise<TaskResult | string> | TaskResult | string);
+  | ((sample: Sample<I, E>, context: TaskContext) => Promise<TaskResult | string> | TaskResult | string);
 
 /** What a function task returns (a string is the answer text). */
 export interface TaskResult {
@@ -26,8 +26,8 @@ export interface TaskResult {
 }
 
 /** A suite variant: the same dataset and scorers through another task (e.g. debate vs majority vote at equal calls). */
-export interface SuiteVariant<I = unknown> {
-  task: EvalTask<I>;
+export interface SuiteVariant<I = unknown, E = unknown> {
+  task: EvalTask<I, E>;
   description?: string;
 }
 
@@ -37,14 +37,14 @@ export interface SuiteDefinition<I = unknown, E = unknown> {
   description?: string;
   /** The samples, or a (possibly async) function producing them; validated by the loaders in `dataset.ts`. */
   dataset: readonly Sample<I, E>[] | (() => readonly Sample<I, E>[] | Promise<readonly Sample<I, E>[]>);
-  /** The task, or several named variants (then `task` is the default variant). */
-  task?: EvalTask<I>;
-  variants?: Record<string, SuiteVariant<I>>;
+  /** The task, or several named variants (then `task` is the default variant). Typed by the dataset. */
+  task?: EvalTask<NoInfer<I>, NoInfer<E>>;
+  variants?: Record<string, SuiteVariant<NoInfer<I>, NoInfer<E>>>;
   /** The text a graph or agent task receives for a sample (default: the input when it is a string, else its JSON). */
   prompt?: (sample: Sample<I, E>) => string;
   /** For graph and agent tasks: pull citations and retrieved passages out of the final state. */
   extract?: (state: unknown) => Partial<Pick<TaskOutput, "citations" | "context">>;
-  scorers: readonly Scorer<I, E>[];
+  scorers: readonly Scorer<NoInfer<I>, NoInfer<E>>[];
   /** Attempts per sample (default 1). */
   epochs?: number;
   reducer?: EpochReducer;
@@ -91,8 +91,8 @@ export function isSuite(value: unknown): value is Suite {
 }
 
 /** The variants to run: the named ones, or "default" for a suite with a single task. */
-export function variantsOf<I, E>(suite: Suite<I, E>): Array<[string, SuiteVariant<I>]> {
-  const variants: Array<[string, SuiteVariant<I>]> = Object.entries(suite.variants ?? {});
+export function variantsOf<I, E>(suite: Suite<I, E>): Array<[string, SuiteVariant<I, E>]> {
+  const variants: Array<[string, SuiteVariant<I, E>]> = Object.entries(suite.variants ?? {});
   if (suite.task) variants.unshift(["default", { task: suite.task }]);
   return variants;
 }

@@ -100,7 +100,7 @@ export async function runSuite<I, E>(suite: Suite<I, E>, options: EvalRunOptions
   return { ...report, gate: evaluateGate(report, { thresholds: suite.thresholds ?? {}, maxErrorRate: suite.maxErrorRate ?? 0, ...(options.baseline ? { baseline: options.baseline } : {}), ...(stopped ? { incomplete: `${samples.length - done.length} of ${samples.length} samples did not run: ${stopped}` } : {}) }) };
 }
 
-function pickVariant<I, E>(suite: Suite<I, E>, name: string | undefined): [string, { task: EvalTask<I> }] {
+function pickVariant<I, E>(suite: Suite<I, E>, name: string | undefined): [string, { task: EvalTask<I, E> }] {
   const variants = variantsOf(suite);
   if (!name) return variants[0]!;
   const found = variants.find(([candidate]) => candidate === name);
@@ -108,7 +108,7 @@ function pickVariant<I, E>(suite: Suite<I, E>, name: string | undefined): [strin
   return found;
 }
 
-async function runSample<I, E>(suite: Suite<I, E>, task: EvalTask<I>, sample: Sample<I, E>, epochs: number, seed: number, env: TaskEnvironment, options: EvalRunOptions, variant: string): Promise<SampleResult> {
+async function runSample<I, E>(suite: Suite<I, E>, task: EvalTask<I, E>, sample: Sample<I, E>, epochs: number, seed: number, env: TaskEnvironment, options: EvalRunOptions, variant: string): Promise<SampleResult> {
   const results: EpochResult[] = [];
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const cassette = cassetteFor(options, variant, sample.id, epoch);

@@ -43,7 +43,7 @@ export interface Attempt {
 const built = new WeakMap<object, RunnableGraph>();
 
 /** Runs one sample through the task once, measuring usage and latency; a failure is returned, not thrown. */
-export async function attempt<I, E>(suite: Suite<I, E>, task: EvalTask<I>, sample: Sample<I, E>, env: TaskEnvironment, extra: RunOptions = {}): Promise<Attempt> {
+export async function attempt<I, E>(suite: Suite<I, E>, task: EvalTask<I, E>, sample: Sample<I, E>, env: TaskEnvironment, extra: RunOptions = {}): Promise<Attempt> {
   const usage: TaskOutput["usage"] = { modelCalls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0 };
   const runIds: string[] = [];
   const counted = async <G extends RunnableGraph>(graph: G, input: GraphInput<G>, options: RunOptions = {}) => {
@@ -64,7 +64,7 @@ export async function attempt<I, E>(suite: Suite<I, E>, task: EvalTask<I>, sampl
 
 type Counted = <G extends RunnableGraph>(graph: G, input: GraphInput<G>, options?: RunOptions) => ReturnType<typeof run<G>>;
 
-async function perform<I, E>(suite: Suite<I, E>, task: EvalTask<I>, sample: Sample<I, E>, env: TaskEnvironment, counted: Counted): Promise<Omit<TaskOutput, "usage" | "latencyMs">> {
+async function perform<I, E>(suite: Suite<I, E>, task: EvalTask<I, E>, sample: Sample<I, E>, env: TaskEnvironment, counted: Counted): Promise<Omit<TaskOutput, "usage" | "latencyMs">> {
   const prompt = suite.prompt ? suite.prompt(sample) : typeof sample.input === "string" ? sample.input : JSON.stringify(sample.input);
   if (typeof task === "function") {
     const result = await task(sample, { model: env.model, modelInfo: env.modelInfo, ...(env.signal ? { signal: env.signal } : {}), run: counted as TaskContext["run"] });

@@ -18,9 +18,11 @@ import type { CliIO } from "../output.ts";
 import { modelBanner } from "../progress.ts";
 import { reliabilityOptions } from "../run-options.ts";
 import { observeRun, openWorkspace } from "../workspace.ts";
+import type { Workspace } from "../workspace.ts";
 import { withWorkspace } from "./threads.ts";
 
 const RUN_OPTIONS = {
+  all: { type: "boolean" },
   variant: { type: "string" },
   gate: { type: "boolean" },
   out: { type: "string" },
@@ -64,68 +66,24 @@ async function evalList(argv: string[], io: CliIO): Promise<number> {
 
 async function evalRun(argv: string[], io: CliIO, signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseCommandArgs("eval run", argv, RUN_OPTIONS);
-  const name = positionals[0];
-  if (!name) throw new UsageError('conclave eval run: missing the suite. Usage: conclave eval run SUITE [--gate] [--out DIR] ("conclave eval list" shows the suites).');
+  if (!positionals.length && !values.all) throw new UsageError('conclave eval run: missing the suite. Usage: conclave eval run SUITE... [--gate] [--out DIR], or --all ("conclave eval list" shows the suites).');
   if (values.record && values.replay) throw new UsageError("conclave eval run: --record and --replay cannot be used together.");
-  const epochs = positiveInteger("eval run", "epochs", values.epochs);
-  const limit = positiveInteger("eval run", "limit", values.limit);
-  const concurrency = positiveInteger("eval run", "concurrency", values.concurrency);
-  const maxCost = positiveNumber("eval run", "max-cost", values["max-cost"]);
-  const seed = values.seed === undefined ? undefined : Number(values.seed);
-  if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`conclave eval run: --seed needs a whole number, got "${values.seed}".`);
+  const settings = {
+    epochs: positiveInteger("eval run", "epochs", values.epochs),
+    limit: positiveInteger("eval run", "limit", values.limit),
+    concurrency: positiveInteger("eval run", "concurrency", values.concurrency),
+    maxCost: positiveNumber("eval run", "max-cost", values["max-cost"]),
+    seed: values.seed === undefined ? undefined : Number(values.seed),
+  };
+  if (settings.seed !== undefined && !Number.isInteger(settings.seed)) throw new UsageError(`conclave eval run: --seed needs a whole number, got "${values.seed}".`);
   const flag = (value: unknown, flagName: string) => ({ value, flag: `--${flagName}` });
   const workspace = await openWorkspace(io, { ...(values.config ? { configFile: values.config } : {}), flags: { "model.name": flag(values.model, "model"), "model.baseUrl": flag(values["base-url"], "base-url"), "model.provider": flag(values.provider, "provider"), "cache.backend": flag(values.cache, "cache") } });
   try {
-    const { config, cwd } = workspace;
-    const suite = await loadSuite(name, config, cwd);
-    const { model, info } = createChatModel(config.model);
-    if (suite.requires === "model" && info.offline && !values.replay) {
-      io.stdout(`suite ${suite.name} needs a real model and only the offline model is configured; skipped. Set OPENAI_BASE_URL (and CONCLAVE_MODEL) or OPENAI_API_KEY to run it.\n`);
-      return 0;
-    }
-    const judges = config.evals.judges.map((judge) => createChatModel({ ...config.model, name: judge }).model);
-    const variants = values.variant ? [values.variant] : variantsOf(suite).map(([variant]) => variant);
-    const baseline = loadBaseline(values.baseline, cwd);
-    const out = values.out ? resolve(cwd, values.out) : undefined;
-    if (!values.quiet) io.stderr(`${modelBanner(info, info.offline ? undefined : config.model.baseUrl)}\n`);
+    const names = values.all ? readSuites(workspace.config).map((suite) => suite.name) : positionals;
+    const { info } = createChatModel(workspace.config.model);
+    if (!values.quiet) io.stderr(`${modelBanner(info, info.offline ? undefined : workspace.config.model.baseUrl)}\n`);
     const reports: EvalReport[] = [];
-    for (const variant of variants) {
-      const events = new RunEvents();
-      const stopObserving = values.replay ? undefined : observeRun(workspace, events);
-      const reliability = reliabilityOptions(config, cwd);
-      const printer = values.quiet ? undefined : evalProgressPrinter(io.stderr, { tty: Boolean(process.stderr.isTTY) && io.stderr === processStderr(io), label: `${suite.name}${variant === "default" ? "" : `:${variant}`}` });
-      try {
-        const report = await runSuite(suite, {
-          config,
-          cwd,
-          model: model as never,
-          modelInfo: info,
-          variant,
-          seed: seed ?? 0,
-          concurrency: concurrency ?? config.evals.concurrency,
-          ...(epochs ? { epochs } : {}),
-          ...(limit ? { limit } : {}),
-          ...(judges.length ? { judges: judges as never } : {}),
-          runOptions: { ...reliability, events, redact: (value) => workspace.redactor.redactValue(value) },
-          ...(values.record ? { cassettes: { mode: "record" as const, dir: resolve(cwd, values.record) } } : values.replay ? { cassettes: { mode: "replay" as const, dir: resolve(cwd, values.replay) } } : {}),
-          ...(maxCost ? { maxCostUsd: maxCost } : {}),
-          ...(baseline ? { baseline } : {}),
-          signal,
-          ...(printer ? { onProgress: (progress) => printer.update(progress) } : {}),
-        });
-        reports.push(report);
-      } finally {
-        printer?.end();
-        await stopObserving?.();
-        await reliability.cache?.store.close();
-      }
-    }
-    for (const report of reports) {
-      if (values.json) io.stdout(`${JSON.stringify(report)}\n`);
-      else io.stdout(`${formatTable(report)}\n`);
-      if (out) io.stderr(`reports: ${writeReports(report, out).join(", ")}\n`);
-    }
-    if (reports.length > 1 && !values.json) io.stdout(equalComputeTable(reports));
+    for (const name of names) reports.push(...(await runOneSuite(name, values, settings, workspace, io, signal)));
     const failed = reports.filter((report) => !report.gate?.passed);
     if (values.gate && failed.length) {
       for (const report of failed) for (const failure of report.gate!.failures) io.stderr(`conclave eval: gate failed for ${report.suite}${report.variant ? `:${report.variant}` : ""}: ${failure.message}\n`);
@@ -136,6 +94,64 @@ async function evalRun(argv: string[], io: CliIO, signal: AbortSignal): Promise<
     await closeEmbeddingCaches();
     await workspace.close();
   }
+}
+
+type RunValues = ReturnType<typeof parseCommandArgs<typeof RUN_OPTIONS>>["values"];
+interface RunSettings { epochs: number | undefined; limit: number | undefined; concurrency: number | undefined; maxCost: number | undefined; seed: number | undefined }
+
+/** Runs every variant of one suite (or the one asked for), prints and writes its reports; a suite that needs a model is skipped offline. */
+async function runOneSuite(name: string, values: RunValues, settings: RunSettings, workspace: Workspace, io: CliIO, signal: AbortSignal): Promise<EvalReport[]> {
+  const { config, cwd } = workspace;
+  const suite = await loadSuite(name, config, cwd);
+  const { model, info } = createChatModel(config.model);
+  if (suite.requires === "model" && info.offline && !values.replay) {
+    io.stdout(`suite ${suite.name} needs a real model and only the offline model is configured; skipped. Set OPENAI_BASE_URL (and CONCLAVE_MODEL) or OPENAI_API_KEY to run it.\n`);
+    return [];
+  }
+  const judges = config.evals.judges.map((judge) => createChatModel({ ...config.model, name: judge }).model);
+  const variants = values.variant ? [values.variant] : variantsOf(suite).map(([variant]) => variant);
+  const baseline = loadBaseline(values.baseline, cwd);
+  const out = values.out ? resolve(cwd, values.out) : undefined;
+  const cassetteDir = values.record ?? values.replay;
+  const reports: EvalReport[] = [];
+  for (const variant of variants) {
+    const events = new RunEvents();
+    const stopObserving = values.replay ? undefined : observeRun(workspace, events);
+    const reliability = reliabilityOptions(config, cwd);
+    const printer = values.quiet ? undefined : evalProgressPrinter(io.stderr, { tty: Boolean(process.stderr.isTTY) && io.stderr === processStderr(io), label: `${suite.name}${variant === "default" ? "" : `:${variant}`}` });
+    try {
+      reports.push(await runSuite(suite, {
+        config,
+        cwd,
+        model: model as never,
+        modelInfo: info,
+        variant,
+        seed: settings.seed ?? 0,
+        concurrency: settings.concurrency ?? config.evals.concurrency,
+        ...(settings.epochs ? { epochs: settings.epochs } : {}),
+        ...(settings.limit ? { limit: settings.limit } : {}),
+        ...(judges.length ? { judges: judges as never } : {}),
+        // A recording holds real answers: a cached one would replay as a paid call.
+        runOptions: { ...(values.record ? { ...reliability, cache: undefined } : reliability), events, redact: (value) => workspace.redactor.redactValue(value) },
+        ...(cassetteDir ? { cassettes: { mode: values.record ? ("record" as const) : ("replay" as const), dir: resolve(cwd, cassetteDir, suite.name) } } : {}),
+        ...(settings.maxCost ? { maxCostUsd: settings.maxCost } : {}),
+        ...(baseline ? { baseline } : {}),
+        signal,
+        ...(printer ? { onProgress: (progress) => printer.update(progress) } : {}),
+      }));
+    } finally {
+      printer?.end();
+      await stopObserving?.();
+      await reliability.cache?.store.close();
+    }
+  }
+  for (const report of reports) {
+    if (values.json) io.stdout(`${JSON.stringify(report)}\n`);
+    else io.stdout(`${formatTable(report)}\n`);
+    if (out) io.stderr(`reports: ${writeReports(report, out).join(", ")}\n`);
+  }
+  if (reports.length > 1 && !values.json) io.stdout(equalComputeTable(reports));
+  return reports;
 }
 
 async function evalCompare(argv: string[], io: CliIO): Promise<number> {
