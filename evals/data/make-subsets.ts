@@ -17,7 +17,8 @@ if (!source) throw new Error("Usage: npx tsx evals/data/make-subsets.ts FOLDER (
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const read = (file: string) => readFileSync(join(source, file), "utf8");
 
-// GSM8K: the first 100 after the seed-0 shuffle, in that order, each with its line in test.jsonl.
+// GSM8K: Du et al.'s 100, the first after Python's random.seed(0); random.shuffle(rows) (see
+// gsm8kLines), in that order, each with its line in test.jsonl.
 const gsm8k = read("gsm8k-test.jsonl").split("\n").filter((line) => line.trim() !== "");
 if (gsm8k.length !== GSM8K_TEST_ROWS) throw new Error(`Expected ${GSM8K_TEST_ROWS} GSM8K test rows, found ${gsm8k.length}.`);
 const gsm8kRows = gsm8kLines().map((line) => {

@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigSchema, runSuite, shuffle } from "conclave";
+import { ConfigSchema, runSuite } from "conclave";
 import { runCli } from "../../test/helpers/cli.ts";
 import { GSM8K_TEST_ROWS, gsm8kAnswer, gsm8kLines, gsm8kSamples, suite as gsm8k } from "./gsm8k-debate.ts";
+import { pythonShuffle } from "./python-random.ts";
 import { answeringModel } from "./scripted-solver.ts";
 import { strategyQaSamples, suite as strategyqa } from "./strategyqa.ts";
 import { svampIds, svampSamples, suite as svamp } from "./svamp.ts";
@@ -14,7 +15,7 @@ const options = { config: ConfigSchema.parse({}), cwd, modelInfo: { provider: "t
 const dataFile = (name: string) => new URL(`../data/${name}`, import.meta.url);
 
 describe("GSM8K data", () => {
-  it("loads the 100 questions after the seed-0 shuffle, with stable ids and numeric answers", () => {
+  it("loads Du et al.'s 100 questions (Python seed-0 shuffle), with stable ids and numeric answers", () => {
     const samples = gsm8kSamples();
     expect(samples).toHaveLength(100);
     expect(new Set(samples.map((sample) => sample.id)).size).toBe(100);
@@ -24,11 +25,16 @@ describe("GSM8K data", () => {
     expect(samples.every((sample) => typeof sample.input === "string" && sample.input.length > 20)).toBe(true);
   });
 
-  it("is a reproducible shuffle of the 1,319 test lines, and another seed picks others", () => {
+  it("is Python's random.seed(0); random.shuffle(...) of the 1,319 test lines, first 100, and another seed picks others", () => {
     const lines = gsm8kLines();
     expect(lines).toEqual(gsm8kLines(0));
-    expect(lines).toEqual(shuffle(Array.from({ length: GSM8K_TEST_ROWS }, (_, index) => index + 1), 0).slice(0, 100));
-    expect(lines.slice(0, 5)).toEqual([1071, 82, 1246, 921, 73]);
+    expect(lines).toEqual(pythonShuffle(Array.from({ length: GSM8K_TEST_ROWS }, (_, index) => index + 1), 0).slice(0, 100));
+    // CPython 3.11: random.seed(0); x = list(range(1, 1320)); random.shuffle(x); print(x[:100])
+    expect(lines).toEqual([
+      1102, 121, 475, 992, 193, 1021, 351, 481, 884, 1063, 800, 1258, 1071, 1235, 591, 447, 1303, 266, 176, 555, 1162, 626, 606, 1111, 205, 790, 198, 1127, 24, 1138, 1084, 1053, 953, 868, 713, 951, 621,
+      544, 935, 1227, 400, 1049, 681, 744, 1237, 545, 260, 958, 605, 466, 1012, 429, 77, 468, 412, 218, 858, 1051, 1036, 295, 1168, 612, 52, 786, 446, 477, 1116, 232, 875, 551, 737, 1289, 1131, 421, 1275,
+      488, 109, 1264, 516, 782, 764, 273, 248, 1171, 686, 1290, 644, 1002, 100, 424, 250, 709, 946, 471, 553, 546, 320, 69, 522, 459,
+    ]);
     expect(new Set(lines).size).toBe(100);
     expect(lines.every((line) => line >= 1 && line <= GSM8K_TEST_ROWS)).toBe(true);
     expect(gsm8kLines(1)).not.toEqual(lines);
