@@ -143,7 +143,7 @@ describe("conclave usage errors exit 2", () => {
   });
 
   it("an unknown command, and help for one", async () => {
-    expect(expectOneLineFailure(await cli(["frobnicate"]), 2)).toMatch(/unknown command "frobnicate".*run, runs, pending, approve, reject, inspect, fork, metrics, audit, graphs, config/);
+    expect(expectOneLineFailure(await cli(["frobnicate"]), 2)).toMatch(/unknown command "frobnicate".*run, runs, pending, approve, reject, inspect, fork, metrics, audit, eval, graphs, config/);
     expect(expectOneLineFailure(await cli(["help", "frobnicate"]), 2)).toMatch(/unknown command "frobnicate"/);
   });
 

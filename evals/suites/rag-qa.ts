@@ -1,7 +1,7 @@
 import type { BaseMessage } from "@langchain/core/messages";
 import { ToolMessage } from "@langchain/core/messages";
 import { answerFromMessages, citationCorrectness, contextPrecision, defineSuite, faithfulness, fromJsonl, includes, retrievalHitAtK, tokenF1 } from "conclave";
-import type { ConclaveGraph, PureScorer, Sample, Scorer, TaskOutput } from "conclave";
+import type { PureScorer, Sample, Scorer, TaskOutput } from "conclave";
 import { z } from "zod";
 import { research } from "../../graphs/research.ts";
 import { corpusSources, unknownSources } from "./corpus-sources.ts";
@@ -81,8 +81,7 @@ export const suite = defineSuite<string, RagExpected>({
   name: "rag-qa",
   description: "32 questions over the bundled corpus (lookups, numbers, dates, two-document) through the single research agent: key facts, token F1, citations, hit@3, context precision, faithfulness",
   dataset: ragQaSamples,
-  // EvalTask's ConclaveGraph has input(): never, so a concrete graph definition needs this cast (see evals/README.md).
-  task: research as unknown as ConclaveGraph,
+  task: research,
   extract: extractResearch,
   scorers: [
     // Gated: a correct answer states each key fact as the corpus writes it ("16 July 1969"), however long the answer.

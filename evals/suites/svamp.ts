@@ -4,7 +4,7 @@ import { equalComputeVariants, numberAnswer } from "./equal-compute.ts";
 
 /**
  * SVAMP (Patel et al. 2021): one-step arithmetic word problems with varied structure. A fixed 100
- * of the 1,000, the first after a seed-0 shuffle as for GSM8K; the problem is the body and the
+ * of the 1,000, the first after a seed-0 shuffle (Conclave's own shuffle; GSM8K alone follows Du et al.'s Python shuffle); the problem is the body and the
  * question joined by a space (SVAMP bodies often end without a full stop). Same four variants at
  * 6 model calls each (single: 1).
  */

@@ -13,7 +13,9 @@ export type EpochReducer = "mean" | "mode" | "max" | "min" | { passAtK: number }
  * sample's prompt), an agent (a ReAct loop on the prompt), or a function of the sample.
  */
 export type EvalTask<I = unknown, E = unknown> =
-  | ConclaveGraph
+  // Any graph definition: its input() takes the sample's prompt, whatever state it builds.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  | ConclaveGraph<any>
   | Agent<never>
   | ((sample: Sample<I, E>, context: TaskContext) => Promise<TaskResult | string> | TaskResult | string);
 
@@ -48,6 +50,8 @@ export interface SuiteDefinition<I = unknown, E = unknown> {
   /** Attempts per sample (default 1). */
   epochs?: number;
   reducer?: EpochReducer;
+  /** Metadata keys to break scores down by (default: every key with at most 20 distinct values). */
+  groupBy?: readonly string[];
   /** Least mean score per scorer; the gate fails below it. */
   thresholds?: Record<string, number>;
   /** Share of samples allowed to fail with an error before the gate fails (default 0). */

@@ -143,8 +143,10 @@ function summarise<I, E>(suite: Suite<I, E>, samples: SampleResult[], run: { var
   const level = { seed: run.seed };
   const metrics = Object.fromEntries(names.map((name) => [name, summarize(samples.map((sample) => sample.scores[name]!), level)]));
   const groups: EvalReport["groups"] = {};
-  for (const key of new Set(samples.flatMap((sample) => Object.keys(sample.metadata ?? {})))) {
+  for (const key of suite.groupBy ?? new Set(samples.flatMap((sample) => Object.keys(sample.metadata ?? {})))) {
     const values = new Set(samples.map((sample) => sample.metadata?.[key]).filter((value) => value !== undefined).map(String));
+    // A key that is nearly unique per sample (ids, source lists) is not a grouping.
+    if (!suite.groupBy && values.size > 20) continue;
     groups[key] = Object.fromEntries([...values].map((value) => [value, Object.fromEntries(names.map((name) => [name, summarize(samples.filter((sample) => String(sample.metadata?.[key]) === value).map((sample) => sample.scores[name]!), level)]))]));
   }
   const epochMeans = Object.fromEntries(names.map((name) => [name, Array.from({ length: run.epochs }, (_, index) => mean(samples.map((sample) => sample.epochs[index]?.scores[name]?.score ?? 0)))]));
