@@ -205,6 +205,7 @@ Run options:
   --replay DIR        Rerun from those cassettes: no network, identical scores
   --baseline FILE     A stored report to gate regressions against
   --max-cost USD      Stop starting samples once the run has cost this much
+  --judge MODEL       A judge model for model-graded scorers (repeat for a panel; default evals.judges)
   --model NAME, --base-url URL, --provider NAME, --cache BACKEND   as for conclave run
   --json              Print the report as JSON instead of the table
 

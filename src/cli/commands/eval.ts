@@ -23,6 +23,7 @@ import { withWorkspace } from "./threads.ts";
 
 const RUN_OPTIONS = {
   all: { type: "boolean" },
+  judge: { type: "string", multiple: true },
   variant: { type: "string" },
   gate: { type: "boolean" },
   out: { type: "string" },
@@ -108,7 +109,8 @@ async function runOneSuite(name: string, values: RunValues, settings: RunSetting
     io.stdout(`suite ${suite.name} needs a real model and only the offline model is configured; skipped. Set OPENAI_BASE_URL (and CONCLAVE_MODEL) or OPENAI_API_KEY to run it.\n`);
     return [];
   }
-  const judges = config.evals.judges.map((judge) => createChatModel({ ...config.model, name: judge }).model);
+  // Judges are models of the configured provider, by name (--judge, or evals.judges).
+  const judges = (values.judge ?? config.evals.judges).map((judge) => createChatModel({ ...config.model, name: judge }).model);
   const variants = values.variant ? [values.variant] : variantsOf(suite).map(([variant]) => variant);
   const baseline = loadBaseline(values.baseline, cwd);
   const out = values.out ? resolve(cwd, values.out) : undefined;

@@ -19,7 +19,7 @@ export interface JudgeOptions {
 export function judgesFor(scorer: string, own: readonly BaseChatModel[] | undefined, context: ScorerContext): BaseChatModel[] {
   const judges = own?.length ? own : (context.judges ?? []);
   if (judges.length > 0) return [...judges];
-  throw new ScorerError(`Scorer "${scorer}" is graded by a model, but no judge model is configured. Configure one with --judge <model> or evals.judge in the config, or pass { judges: [model] } to the scorer.`, { details: { scorer } });
+  throw new ScorerError(`Scorer "${scorer}" is graded by a model, but no judge model is configured. Configure one with --judge MODEL (repeatable) or "evals.judges" in conclave.config.json, or pass { judges: [model] } to the scorer.`, { details: { scorer } });
 }
 
 /** A judge's label in vote details: its model name when it has one, else its class name. */

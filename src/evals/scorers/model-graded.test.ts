@@ -48,7 +48,7 @@ describe("modelRubric", () => {
     await expect(modelRubric({ rubric: RUBRIC }).score({ sample, output: output("x") }, { judges: [], seed: 1 })).rejects.toMatchObject({
       code: "EVAL_SCORER_INVALID",
       category: "user",
-      message: expect.stringMatching(/no judge model is configured\. Configure one with --judge <model> or evals\.judge in the config/),
+      message: expect.stringMatching(/no judge model is configured\. Configure one with --judge MODEL \(repeatable\) or "evals\.judges" in conclave\.config\.json/),
     });
   });
 
