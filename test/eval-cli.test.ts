@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -58,9 +58,18 @@ describe("conclave eval compare", () => {
     expect(compared.stdout).toMatch(/paired bootstrap p = /);
     const same = await runCli(["eval", "compare", good, good]);
     expect(same.stdout).toContain("NO SIGNIFICANT DIFFERENCE");
-    const gated = await runCli(["eval", "run", "fixture-compare", "--variant", "bad", "--baseline", good, "--gate"], { env: fixtures });
+    // The baseline is an earlier run of the same variant: "bad" as it was when it was still right.
+    const earlier = join(dir, "bad-before.json");
+    writeFileSync(earlier, JSON.stringify({ ...JSON.parse(readFileSync(good, "utf8")), variant: "bad" }));
+    const gated = await runCli(["eval", "run", "fixture-compare", "--variant", "bad", "--baseline", earlier, "--gate"], { env: fixtures });
     expect(gated.code).toBe(1);
     expect(gated.stderr).toContain("regression against the baseline");
+    // A baseline of another variant is refused, not compared.
+    const mismatched = await runCli(["eval", "run", "fixture-compare", "--variant", "bad", "--baseline", good, "--gate"], { env: fixtures });
+    expect(mismatched.code).toBe(1);
+    expect(mismatched.stderr).toContain("the baseline is a report of fixture-compare:good, not fixture-compare:bad");
+    // A folder of reports gives each variant its own baseline: "good" against itself passes.
+    expect((await runCli(["eval", "run", "fixture-compare", "--variant", "good", "--baseline", dir, "--gate"], { env: fixtures })).code).toBe(0);
     const json = JSON.parse((await runCli(["eval", "compare", good, bad, "--json"])).stdout) as { scorers: Array<{ verdict: string; mcnemarP: number }> };
     expect(json.scorers[0]).toMatchObject({ verdict: "worse" });
     expect(json.scorers[0]!.mcnemarP).toBeLessThan(0.05);

@@ -108,7 +108,7 @@ describe("with only the offline model", () => {
   it.each(["gsm8k-debate", "svamp", "strategyqa"])("conclave eval run %s says the suite needs a real model and exits 0", async (name) => {
     const result = await runCli(["eval", "run", name]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain(`suite ${name} needs a real model and only the offline model is configured; skipped.`);
+    expect(result.stderr).toContain(`suite ${name} needs a real model and only the offline model is configured; skipped.`);
   });
 
   it("conclave eval list marks the three suites as needing a model, with their variants", async () => {

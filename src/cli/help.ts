@@ -203,7 +203,8 @@ Run options:
   --seed N            Seed for bootstraps and judges' order (default 0)
   --record DIR        Record every model and tool call: DIR/SUITE/VARIANT/SAMPLE.EPOCH.json
   --replay DIR        Rerun from those cassettes: no network, identical scores
-  --baseline FILE     A stored report to gate regressions against
+  --baseline PATH     A stored report to gate regressions against, or a folder of them
+                      (SUITE[.VARIANT].json, as --out writes them)
   --max-cost USD      Stop starting samples once the run has cost this much
   --judge MODEL       A judge model for model-graded scorers (repeat for a panel; default evals.judges)
   --model NAME, --base-url URL, --provider NAME, --cache BACKEND   as for conclave run

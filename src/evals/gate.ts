@@ -16,9 +16,18 @@ export function evaluateGate(report: Omit<EvalReport, "gate">, rules: { threshol
   if (report.samples.length && errored / report.samples.length > rules.maxErrorRate) failures.push({ kind: "errors", message: `${errored} of ${report.samples.length} samples failed with an error (allowed: ${Math.round(rules.maxErrorRate * 100)}%)` });
   if (rules.incomplete) failures.push({ kind: "errors", message: rules.incomplete });
   if (rules.baseline) {
-    const comparison = compareRuns(asComparable(rules.baseline), asComparable(report), { level: rules.level ?? 0.05 });
-    for (const result of comparison.scorers) {
-      if (result.verdict === "worse") failures.push({ kind: "regression", scorer: result.scorer, message: `regression against the baseline: ${result.summary}` });
+    const baseline = rules.baseline;
+    const named = (run: { suite: string; variant?: string }) => `${run.suite}${run.variant ? `:${run.variant}` : ""}`;
+    if (named(baseline) !== named(report)) {
+      failures.push({ kind: "regression", message: `the baseline is a report of ${named(baseline)}, not ${named(report)}; pass the baseline of this suite and variant` });
+    } else {
+      const comparison = compareRuns(asComparable(baseline), asComparable(report), { level: rules.level ?? 0.05 });
+      // Samples the baseline scored that this run did not are a smaller test, not a pass.
+      if (comparison.paired === 0) failures.push({ kind: "regression", message: "no sample of this run is in the baseline (ids differ): nothing could be compared" });
+      else if (comparison.onlyInA.length > comparison.paired) failures.push({ kind: "regression", message: `only ${comparison.paired} of the baseline's ${comparison.paired + comparison.onlyInA.length} samples ran; run the same samples (no --limit) to compare` });
+      for (const result of comparison.scorers) {
+        if (result.verdict === "worse") failures.push({ kind: "regression", scorer: result.scorer, message: `regression against the baseline: ${result.summary}` });
+      }
     }
   }
   return { passed: failures.length === 0, failures };

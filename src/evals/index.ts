@@ -14,3 +14,5 @@ export type { Sample, Score, Scorer, ScorerContext, ScorerInput, TaskOutput } fr
 export * from "./stats/index.ts";
 export * from "./scorers/index.ts";
 export * from "./reports/index.ts";
+// `summarize` is also the name of a text helper in the package root; this is the statistics one.
+export { summarize as summarizeScores } from "./stats/index.ts";

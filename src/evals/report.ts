@@ -15,10 +15,12 @@ export const EpochResultSchema = z.object({
   scores: z.record(z.string(), ScoreValue),
   usage: Usage,
   latencyMs: z.number(),
-  /** The task failed; every scorer scored 0. */
+  /** The task failed (every scorer scored 0), or a scorer could not score. */
   error: z.string().optional(),
-  /** The run id of the task's run, to find its events and trace. */
+  /** The run id of the task's (first) run, to find its events and trace. */
   runId: z.string().optional(),
+  /** Every run the attempt made (strategies such as majority vote make several). */
+  runIds: z.array(z.string()).optional(),
 });
 
 export const SampleResultSchema = z.object({

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -12,7 +12,9 @@ import { defineSuite } from "./define-suite.ts";
 import { generated, withIds } from "./dataset.ts";
 import { EvalReportSchema } from "./report.ts";
 import { runSuite } from "./runner.ts";
-import { exact, numeric } from "./scorers/index.ts";
+import { exact, modelRubric, numeric } from "./scorers/index.ts";
+import { createAgentGraph } from "../agent/agent-graph.ts";
+import { HumanMessage } from "@langchain/core/messages";
 import type { Sample } from "./types.ts";
 
 const config = ConfigSchema.parse({});
@@ -101,5 +103,32 @@ describe("runSuite", () => {
     const report = await runSuite(priced, { ...base, maxCostUsd: 0 });
     expect(report.samples).toHaveLength(0);
     expect(report.gate?.failures[0]?.message).toContain("6 of 6 samples did not run");
+  });
+
+  it("counts a scorer that cannot score as an error the gate sees, not a silent 0", async () => {
+    const suite = defineSuite({ name: "judged", dataset: squares.slice(0, 2), task: (sample) => String(sample.expected), scorers: [numeric(), modelRubric({ rubric: "Is it right?" })] });
+    const report = await runSuite(suite, base);
+    expect(report.usage.errors).toBe(2);
+    expect(report.samples[0]!.epochs[0]!.error).toContain("no judge model is configured");
+    expect(report.gate?.passed).toBe(false);
+  });
+
+  it("fails only the samples a replay has no recording for, and keeps ids that differ in odd characters apart", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "conclave-eval-missing-"));
+    const odd = withIds(["a/b", "a?b", "a_b"].map((id, index) => ({ id, input: index, expected: index })));
+    const suite = defineSuite({ name: "odd-ids", dataset: odd, task: (sample, context) => context.run(createAgentGraph(defineAgent({ name: "echo", instructions: "Say the number.", tools: [], maxSteps: 1 })), { messages: [new HumanMessage(String(sample.input))] } as never).then(() => String(sample.expected)), scorers: [numeric()] });
+    await runSuite(suite, { ...base, cassettes: { mode: "record", dir } });
+    expect(readdirSync(join(dir, "default")).length).toBe(3);
+    const replayed = await runSuite(suite, { ...base, cassettes: { mode: "replay", dir } });
+    expect(replayed.usage.errors).toBe(0);
+    const fewer = await runSuite(defineSuite({ ...suite, dataset: [...odd, { id: "new", input: 9, expected: 9 }] }), { ...base, cassettes: { mode: "replay", dir } });
+    expect(fewer.samples.map((sample) => Boolean(sample.epochs[0]!.error))).toEqual([false, false, false, true]);
+  });
+
+  it("refuses pass@k with more k than epochs before running anything", async () => {
+    let ran = 0;
+    const suite = defineSuite({ name: "pass", dataset: squares, task: () => String(ran++), scorers: [numeric()], reducer: { passAtK: 3 } });
+    await expect(runSuite(suite, { ...base, epochs: 2 })).rejects.toThrow(/pass@3 .* runs 2 epoch/);
+    expect(ran).toBe(0);
   });
 });

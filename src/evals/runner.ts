@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { join } from "node:path";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { ConclaveConfig } from "../config/schema.ts";
 import type { ModelInfo } from "../events/types.ts";
+import { DefinitionError } from "../errors.ts";
 import { Cassette } from "../replay/index.ts";
 import type { RunOptions } from "../runtime/run.ts";
 import type { EvalTask, Suite } from "./define-suite.ts";
@@ -67,6 +69,10 @@ export async function runSuite<I, E>(suite: Suite<I, E>, options: EvalRunOptions
   const [variantName, variant] = pickVariant(suite, options.variant);
   const epochs = options.epochs ?? suite.epochs ?? 1;
   const seed = options.seed ?? 0;
+  const reducer = suite.reducer ?? "mean";
+  if (typeof reducer === "object" && !(Number.isInteger(reducer.passAtK) && reducer.passAtK >= 1 && reducer.passAtK <= epochs)) {
+    throw new DefinitionError(`Suite "${suite.name}" reduces epochs with pass@${reducer.passAtK} but runs ${epochs} epoch(s): pass@k needs 1 <= k <= epochs. Run with --epochs ${Math.max(1, reducer.passAtK)} or more.`);
+  }
   const all = typeof suite.dataset === "function" ? await suite.dataset() : suite.dataset;
   const samples = options.limit ? all.slice(0, options.limit) : all;
   const env: TaskEnvironment = { config: options.config, cwd: options.cwd, model: options.model, modelInfo: options.modelInfo, runOptions: { ...options.runOptions, ...(suite.budget ? { budget: suite.budget } : {}) }, ...(options.signal ? { signal: options.signal } : {}) };
@@ -94,7 +100,19 @@ export async function runSuite<I, E>(suite: Suite<I, E>, options: EvalRunOptions
       options.onProgress?.({ ...progress, last: { id: sample.id, scores: result.scores, ...(error ? { error } : {}) } });
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, samples.length)) }, worker));
+  // One worker failing (a bug, not a task error: those are kept per sample) stops the others from starting more paid samples.
+  let broken: unknown;
+  const guarded = async () => {
+    try {
+      await worker();
+    } catch (error) {
+      broken ??= error;
+      next = samples.length;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, samples.length)) }, guarded));
+  if (broken !== undefined) throw broken;
+  if (options.signal?.aborted) stopped ??= "the run was cancelled";
   const done = results.filter((result): result is SampleResult => result !== undefined);
   const report = summarise(suite, done, { variantName, epochs, seed, options, startedAt, ...(stopped ? { stopped } : {}) });
   return { ...report, gate: evaluateGate(report, { thresholds: suite.thresholds ?? {}, maxErrorRate: suite.maxErrorRate ?? 0, ...(options.baseline ? { baseline: options.baseline } : {}), ...(stopped ? { incomplete: `${samples.length - done.length} of ${samples.length} samples did not run: ${stopped}` } : {}) }) };
@@ -111,30 +129,50 @@ function pickVariant<I, E>(suite: Suite<I, E>, name: string | undefined): [strin
 async function runSample<I, E>(suite: Suite<I, E>, task: EvalTask<I, E>, sample: Sample<I, E>, epochs: number, seed: number, env: TaskEnvironment, options: EvalRunOptions, variant: string): Promise<SampleResult> {
   const results: EpochResult[] = [];
   for (let epoch = 1; epoch <= epochs; epoch++) {
-    const cassette = cassetteFor(options, variant, sample.id, epoch);
-    const tried = await attempt(suite, task, sample, env, cassette ? { cassette } : {});
-    if (cassette?.mode === "record" && !tried.error) cassette.save();
+    let cassette: Cassette | undefined;
+    let tried: Awaited<ReturnType<typeof attempt>>;
+    try {
+      cassette = cassetteFor(options, variant, sample.id, epoch);
+      tried = await attempt(suite, task, sample, env, cassette ? { cassette } : {});
+    } catch (error) {
+      // A replay without a recording for this sample fails that sample, not the run.
+      tried = { output: { output: undefined, text: "", usage: { modelCalls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0 }, latencyMs: 0 }, runIds: [], error: error instanceof Error ? error.message : String(error) };
+    }
+    if (cassette?.mode === "record") cassette.save();
     const scores: Record<string, Score> = {};
-    for (const scorer of suite.scorers) scores[scorer.name] = tried.error ? { score: 0, reason: `the task failed: ${tried.error}` } : await scoreSafely(scorer as Scorer<I, E>, sample, tried.output, { seed: hashSeed(seed, sample.id, epoch), ...(options.judges ? { judges: options.judges } : {}), ...(options.signal ? { signal: options.signal } : {}) });
-    results.push({ epoch, output: tried.output.text.slice(0, 2_000), scores, usage: tried.output.usage, latencyMs: tried.output.latencyMs, ...(tried.error ? { error: tried.error } : {}), ...(tried.runIds[0] ? { runId: tried.runIds[0] } : {}) });
+    const scorerFailures: string[] = [];
+    for (const scorer of suite.scorers) {
+      if (tried.error) {
+        scores[scorer.name] = { score: 0, reason: `the task failed: ${tried.error}` };
+        continue;
+      }
+      const scored = await scoreSafely(scorer as Scorer<I, E>, sample, tried.output, { seed: hashSeed(seed, sample.id, epoch), ...(options.judges ? { judges: options.judges } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+      if ("failed" in scored) scorerFailures.push(scored.reason);
+      scores[scorer.name] = { score: scored.score, reason: scored.reason, ...(scored.details ? { details: scored.details } : {}) };
+    }
+    // A scorer that cannot score (no judge, a judge that failed) is an error to see and gate on, not a silent 0.
+    const error = tried.error ?? (scorerFailures.length ? scorerFailures.join("; ") : undefined);
+    results.push({ epoch, output: tried.output.text.slice(0, 2_000), scores, usage: tried.output.usage, latencyMs: tried.output.latencyMs, ...(error ? { error } : {}), ...(tried.runIds.length ? { runId: tried.runIds[0]!, runIds: tried.runIds } : {}) });
   }
-  const reducer = suite.reducer ?? "mean";
-  const reduced = Object.fromEntries(suite.scorers.map((scorer) => [scorer.name, reduceEpochs(results.map((epoch) => epoch.scores[scorer.name]!.score), reducer)]));
+  const reduced = Object.fromEntries(suite.scorers.map((scorer) => [scorer.name, reduceEpochs(results.map((epoch) => epoch.scores[scorer.name]!.score), suite.reducer ?? "mean")]));
   return { id: sample.id, input: clip(typeof sample.input === "string" ? sample.input : JSON.stringify(sample.input), 500), ...(sample.expected !== undefined ? { expected: sample.expected } : {}), ...(sample.metadata ? { metadata: sample.metadata } : {}), epochs: results, scores: reduced };
 }
 
 function cassetteFor(options: EvalRunOptions, variant: string, sampleId: string, epoch: number): Cassette | undefined {
   if (!options.cassettes) return undefined;
-  const path = join(options.cassettes.dir, variant, `${sampleId.replace(/[^a-zA-Z0-9_.-]/g, "_")}.${epoch}.json`);
+  // Ids that differ only in characters a file name cannot hold ("a/b", "a?b") keep apart by a hash of the id.
+  const safe = sampleId.replace(/[^a-zA-Z0-9_.-]/g, "_");
+  const name = safe === sampleId ? safe : `${safe}~${createHash("sha256").update(sampleId).digest("hex").slice(0, 8)}`;
+  const path = join(options.cassettes.dir, variant, `${name}.${epoch}.json`);
   return options.cassettes.mode === "record" ? Cassette.recorder(path, { graph: variant }) : Cassette.load(path);
 }
 
-async function scoreSafely<I, E>(scorer: Scorer<I, E>, sample: Sample<I, E>, output: Parameters<Scorer<I, E>["score"]>[0]["output"], context: Parameters<Scorer<I, E>["score"]>[1]): Promise<Score> {
+async function scoreSafely<I, E>(scorer: Scorer<I, E>, sample: Sample<I, E>, output: Parameters<Scorer<I, E>["score"]>[0]["output"], context: Parameters<Scorer<I, E>["score"]>[1]): Promise<Score | (Score & { failed: true })> {
   try {
     const score = await scorer.score({ sample, output }, context);
     return { ...score, score: Math.min(1, Math.max(0, Number.isFinite(score.score) ? score.score : 0)) };
   } catch (error) {
-    return { score: 0, reason: `scorer "${scorer.name}" failed: ${error instanceof Error ? error.message : String(error)}` };
+    return { score: 0, reason: `scorer "${scorer.name}" failed: ${error instanceof Error ? error.message : String(error)}`, failed: true };
   }
 }
 

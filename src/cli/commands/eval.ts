@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../../errors.ts";
@@ -14,6 +14,7 @@ import { compareRuns } from "../../evals/stats/index.ts";
 import { closeEmbeddingCaches, createChatModel } from "../../models/resolve.ts";
 import { parseCommandArgs, positiveInteger, positiveNumber } from "../args.ts";
 import { evalProgressPrinter } from "../eval-progress.ts";
+import { processIO } from "../output.ts";
 import type { CliIO } from "../output.ts";
 import { modelBanner } from "../progress.ts";
 import { reliabilityOptions } from "../run-options.ts";
@@ -85,6 +86,10 @@ async function evalRun(argv: string[], io: CliIO, signal: AbortSignal): Promise<
     if (!values.quiet) io.stderr(`${modelBanner(info, info.offline ? undefined : workspace.config.model.baseUrl)}\n`);
     const reports: EvalReport[] = [];
     for (const name of names) reports.push(...(await runOneSuite(name, values, settings, workspace, io, signal)));
+    if (signal.aborted) {
+      io.stderr("conclave eval: cancelled; the reports above cover the samples that ran.\n");
+      return 130;
+    }
     const failed = reports.filter((report) => !report.gate?.passed);
     if (values.gate && failed.length) {
       for (const report of failed) for (const failure of report.gate!.failures) io.stderr(`conclave eval: gate failed for ${report.suite}${report.variant ? `:${report.variant}` : ""}: ${failure.message}\n`);
@@ -106,21 +111,22 @@ async function runOneSuite(name: string, values: RunValues, settings: RunSetting
   const suite = await loadSuite(name, config, cwd);
   const { model, info } = createChatModel(config.model);
   if (suite.requires === "model" && info.offline && !values.replay) {
-    io.stdout(`suite ${suite.name} needs a real model and only the offline model is configured; skipped. Set OPENAI_BASE_URL (and CONCLAVE_MODEL) or OPENAI_API_KEY to run it.\n`);
+    io.stderr(`suite ${suite.name} needs a real model and only the offline model is configured; skipped. Set OPENAI_BASE_URL (and CONCLAVE_MODEL) or OPENAI_API_KEY to run it.\n`);
     return [];
   }
   // Judges are models of the configured provider, by name (--judge, or evals.judges).
   const judges = (values.judge ?? config.evals.judges).map((judge) => createChatModel({ ...config.model, name: judge }).model);
   const variants = values.variant ? [values.variant] : variantsOf(suite).map(([variant]) => variant);
-  const baseline = loadBaseline(values.baseline, cwd);
   const out = values.out ? resolve(cwd, values.out) : undefined;
   const cassetteDir = values.record ?? values.replay;
   const reports: EvalReport[] = [];
   for (const variant of variants) {
+    if (signal.aborted) break;
+    const baseline = loadBaseline(values.baseline, cwd, suite.name, variant);
     const events = new RunEvents();
     const stopObserving = values.replay ? undefined : observeRun(workspace, events);
     const reliability = reliabilityOptions(config, cwd);
-    const printer = values.quiet ? undefined : evalProgressPrinter(io.stderr, { tty: Boolean(process.stderr.isTTY) && io.stderr === processStderr(io), label: `${suite.name}${variant === "default" ? "" : `:${variant}`}` });
+    const printer = values.quiet ? undefined : evalProgressPrinter(io.stderr, { tty: Boolean(process.stderr.isTTY) && io.stderr === processIO.stderr, label: `${suite.name}${variant === "default" ? "" : `:${variant}`}` });
     try {
       reports.push(await runSuite(suite, {
         config,
@@ -161,7 +167,7 @@ async function evalCompare(argv: string[], io: CliIO): Promise<number> {
   const [first, second] = positionals;
   if (!first || !second) throw new UsageError("conclave eval compare: usage: conclave eval compare A.json B.json [--level 0.05] [--metric SCORER]");
   const level = values.level === undefined ? 0.05 : Number(values.level);
-  if (!(level > 0 && level < 1)) throw new UsageError(`conclave eval compare: --level is a significance level between 0 and 1 (e.g. 0.05), got "${values.level}".`);
+  if (!(level > 0 && level <= 0.5)) throw new UsageError(`conclave eval compare: --level is a significance level above 0 and at most 0.5 (e.g. 0.05 for 95% confidence), got "${values.level}".`);
   const a = readReport(resolve(io.cwd, first));
   const b = readReport(resolve(io.cwd, second));
   const comparison = compareRuns(asComparable(a), asComparable(b), { level, ...(values.metric ? { metric: values.metric } : {}) });
@@ -199,8 +205,15 @@ function writeReports(report: EvalReport, dir: string): string[] {
   return files.map(([file]) => file);
 }
 
-function loadBaseline(path: string | undefined, cwd: string): EvalReport | undefined {
-  return path ? readReport(resolve(cwd, path)) : undefined;
+/** A baseline report: the file given, or from a folder of reports, SUITE[.VARIANT].json (absent: no baseline for that one). */
+function loadBaseline(path: string | undefined, cwd: string, suite: string, variant: string): EvalReport | undefined {
+  if (!path) return undefined;
+  const full = resolve(cwd, path);
+  if (existsSync(full) && statSync(full).isDirectory()) {
+    const file = join(full, `${suite}${variant === "default" ? "" : `.${variant}`}.json`);
+    return existsSync(file) ? readReport(file) : undefined;
+  }
+  return readReport(full);
 }
 
 function readReport(path: string): EvalReport {
@@ -220,6 +233,3 @@ function fmt(p: number): string {
   return p < 0.001 ? p.toExponential(2) : p.toFixed(4);
 }
 
-function processStderr(io: CliIO): CliIO["stderr"] {
-  return io.stderr;
-}

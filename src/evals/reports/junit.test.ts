@@ -42,7 +42,7 @@ describe("toJUnitXml", () => {
   it("counts tests, failures and errors: one suite per scorer, one case per sample", () => {
     // exact (threshold 0.75): s2 0.5 fails, s3 errored. f1 (no threshold, so below 1 fails): s1, s2, s4 fail, s3 errored.
     expect(xpath(file, "concat(/testsuites/@tests, ' ', /testsuites/@failures, ' ', /testsuites/@errors)")).toBe("8 4 2");
-    expect(xpath(file, "concat(//testsuite[1]/@name, '|', //testsuite[1]/@failures, '|', //testsuite[1]/@errors)")).toBe("arith <&> suite.exact|1|1");
+    expect(xpath(file, "concat(//testsuite[1]/@name, '|', //testsuite[1]/@failures, '|', //testsuite[1]/@errors)")).toBe("arith <&> suite.majority@2.exact|1|1");
     expect(xpath(file, "concat(//testsuite[2]/@tests, ' ', //testsuite[2]/@failures, ' ', //testsuite[2]/@errors)")).toBe("4 3 1");
     expect(xpath(file, "count(//testcase)")).toBe("8");
     expect(xpath(file, "count(//testcase[failure])")).toBe("4");

@@ -81,7 +81,7 @@ function sampleOutput(sample: SampleResult, scorer: string): string {
 }
 
 function testCase(report: EvalReport, scorer: string, sample: SampleResult): Case {
-  const classname = `${report.suite}.${scorer}`;
+  const classname = `${report.suite}${report.variant ? `.${report.variant}` : ""}.${scorer}`;
   const milliseconds = sampleLatencyMs(sample);
   const errors = sampleErrors(sample);
   const score = sampleScore(sample, scorer);
@@ -141,7 +141,7 @@ export function toJUnitXml(report: EvalReport): string {
   const suites = scorerNames(report).map((scorer) => {
     const cases = report.samples.map((sample) => testCase(report, scorer, sample));
     const suite = {
-      name: `${report.suite}.${scorer}`,
+      name: `${report.suite}${report.variant ? `.${report.variant}` : ""}.${scorer}`,
       tests: cases.length,
       failures: cases.filter((entry) => entry.failed).length,
       errors: cases.filter((entry) => entry.errored).length,

@@ -109,15 +109,20 @@ function decimalsFor(diff: number): number {
 
 const probability = (p: number) => (p < 0.001 ? "p < 0.001" : `p = ${p.toFixed(3)}`);
 
-function decide(diff: number, level: number, bootstrapP: number, mcnemarP: number | undefined): { verdict: Verdict; note?: string } {
+/**
+ * Significant only when the paired bootstrap AND an exact test agree: McNemar for pass/fail
+ * scores, the sign test otherwise. The bootstrap alone is overconfident on a handful of samples
+ * (all differences one way gives p ≈ 0.001 whatever n is); the exact test is not.
+ */
+function decide(diff: number, level: number, bootstrapP: number, mcnemarP: number | undefined, signP: number): { verdict: Verdict; note?: string } {
   const direction: Verdict = diff > 0 ? "better" : diff < 0 ? "worse" : "no significant difference";
   const bootstrapSays = bootstrapP < level;
-  if (mcnemarP === undefined) return { verdict: bootstrapSays ? direction : "no significant difference" };
-  const mcnemarSays = mcnemarP < level;
-  if (bootstrapSays && mcnemarSays) return { verdict: direction };
-  if (!bootstrapSays && !mcnemarSays) return { verdict: "no significant difference" };
+  const exactP = mcnemarP ?? signP;
+  const exactSays = exactP < level;
+  if (bootstrapSays && exactSays) return { verdict: direction };
+  if (!bootstrapSays && !exactSays) return { verdict: "no significant difference" };
   const bootstrap = `the paired bootstrap (${probability(bootstrapP)})`;
-  const exact = `McNemar's test (${probability(mcnemarP)})`;
+  const exact = mcnemarP === undefined ? `the exact sign test (${probability(signP)})` : `McNemar's test (${probability(mcnemarP)})`;
   const [significant, other] = bootstrapSays ? [bootstrap, exact] : [exact, bootstrap];
   return { verdict: "no significant difference", note: `Only ${significant} is significant at ${level}, not ${other}; treat the difference as unproven and collect more samples.` };
 }
@@ -160,14 +165,15 @@ function compareScorer(a: ComparableRun, b: ComparableRun, pairs: readonly Pair[
   const mcnemarP = binary ? mcnemar(valuesA.map((value) => value === 1), valuesB.map((value) => value === 1)).pValue : undefined;
   const [meanA, meanB] = [mean(valuesA), mean(valuesB)];
   const diff = bootstrap.meanDiff;
-  const decision = changes.length === 0 ? { verdict: "no significant difference" as const, note: `No paired sample has a "${scorer}" score in both runs.` } : decide(diff, level, bootstrap.pValue, mcnemarP);
+  const signP = signTest(valuesA, valuesB).pValue;
+  const decision = changes.length === 0 ? { verdict: "no significant difference" as const, note: `No paired sample has a "${scorer}" score in both runs.` } : decide(diff, level, bootstrap.pValue, mcnemarP, signP);
   const byId = (x: SampleChange, y: SampleChange) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
   const regressions = changes.filter((change) => change.b < change.a).sort((x, y) => y.a - y.b - (x.a - x.b) || byId(x, y));
   const improvements = changes.filter((change) => change.b > change.a).sort((x, y) => y.b - y.a - (x.b - x.a) || byId(x, y));
   const summary = summaryLine(a.name, b.name, scorer, { meanA, meanB, diff, ci: bootstrap.ci, pairedBootstrapP: bootstrap.pValue, mcnemarP, level, ...decision });
   return {
     scorer, n: changes.length, unscored: pairs.length - changes.length, meanA, meanB, diff, ci: bootstrap.ci,
-    pairedBootstrapP: bootstrap.pValue, signTestP: signTest(valuesA, valuesB).pValue, ...(mcnemarP === undefined ? {} : { mcnemarP }),
+    pairedBootstrapP: bootstrap.pValue, signTestP: signP, ...(mcnemarP === undefined ? {} : { mcnemarP }),
     verdict: decision.verdict, ...(decision.note ? { note: decision.note } : {}), regressions, improvements, summary,
   };
 }
