@@ -115,4 +115,4 @@ export * from "./observability/index.ts";
 export * from "./audit/index.ts";
 export * from "./secrets/index.ts";
 export * from "./replay/index.ts";
-export * from "./evals/index.ts";
+export * from "./eval/index.ts";

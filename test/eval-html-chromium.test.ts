@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
-import { EvalReportSchema } from "../src/evals/report.ts";
-import { toHtml } from "../src/evals/reports/index.ts";
+import { EvalReportSchema } from "../src/eval/report.ts";
+import { toHtml } from "../src/eval/reports/index.ts";
 
 // The HTML report in a real browser: the Debian `chromium` package, never a downloaded one. CI installs it;
 // without it this test fails (it does not skip) and says which package to install.

@@ -1,4 +1,4 @@
-import type { EvalProgress } from "../evals/runner.ts";
+import type { EvalProgress } from "../eval/runner.ts";
 
 /**
  * A progress bar on stderr for an eval run: redrawn in place on a terminal, one line per 10% when
