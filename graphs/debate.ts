@@ -29,6 +29,7 @@ export function createDebate(context: GraphBuildContext, options: DebateGraphOpt
 export const debate = defineGraph({
   name: "debate",
   description: "Panel debate: N solvers answer, read each other's answers and revise; majority vote (or --aggregate judge) decides",
+  sample: "What is 12*(7+5)-3?",
   build: (context) => createDebate(context),
   input: (task) => ({ question: task }),
   output: (state) => ({

@@ -9,6 +9,7 @@ export { TeamState } from "./research-team/state.ts";
 export const researchTeam = defineGraph({
   name: "research-team",
   description: "Coordinator, research, writing and verification agents; critique rounds until the verifier approves",
+  sample: "Who discovered penicillin?",
   build: (context) => createResearchTeam(context),
   input: (task) => ({ task }),
   output: (state) => ({

@@ -7,6 +7,7 @@ import { researchTools } from "../tools/index.ts";
 export const research = defineGraph({
   name: "research",
   description: "A single research agent (ReAct) with calculator, retrieve and read_file tools",
+  sample: "What is 17 * 23 + 4?",
   build: (context) => createAgentGraph(createResearchAgent({ tools: researchTools(context) })),
   input: (task) => ({ messages: [new HumanMessage(task)] }),
   output: (state) => answerFromMessages(state.messages),

@@ -39,6 +39,8 @@ export interface GraphDefinition<G extends RunnableGraph = RunnableGraph> {
   build(context: GraphBuildContext): G;
   input(task: string): GraphInput<G>;
   output(state: GraphState<G>): GraphAnswer;
+  /** A sample task, bundled with the graph: `conclave run --graph NAME` with no task runs it (offline by default). */
+  sample?: string;
 }
 
 export type ConclaveGraph<G extends RunnableGraph = RunnableGraph> = Readonly<GraphDefinition<G>> & { readonly kind: "conclave.graph" };

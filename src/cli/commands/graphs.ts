@@ -10,15 +10,18 @@ export async function graphsCommand(argv: string[], io: CliIO): Promise<number> 
   const loaded = await loadConfig({ cwd: io.cwd, env: io.env, ...(values.config ? { file: values.config } : {}) });
   const entries = readRegistry(loaded.config, loaded.cwd);
   const defaultName = loaded.config.defaultGraph ?? entries[0]?.name;
-  const rows: Array<RegistryEntry & { description: string; default: boolean }> = [];
+  const rows: Array<RegistryEntry & { description: string; default: boolean; sample?: string }> = [];
   for (const entry of entries) {
     let description: string;
+    let sample: string | undefined;
     try {
-      description = (await loadGraph(entry.name, loaded.config, loaded.cwd)).description;
+      const definition = await loadGraph(entry.name, loaded.config, loaded.cwd);
+      description = definition.description;
+      sample = definition.sample;
     } catch (error) {
       description = `cannot load: ${(error as Error).message}`;
     }
-    rows.push({ ...entry, description, default: entry.name === defaultName });
+    rows.push({ ...entry, description, default: entry.name === defaultName, ...(sample ? { sample } : {}) });
   }
   if (values.json) {
     io.stdout(`${JSON.stringify(rows)}\n`);

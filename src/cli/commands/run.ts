@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { UsageError } from "../../errors.ts";
-import { readRegistry } from "../../graph/registry.ts";
+import { loadGraph, readRegistry } from "../../graph/registry.ts";
 import { definedOnly } from "../run-options.ts";
 import { parseCommandArgs, positiveInteger, positiveNumber } from "../args.ts";
 import { executeThread } from "../execute.ts";
@@ -41,8 +41,7 @@ const RUN_OPTIONS = {
  */
 export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal, options: { deadLetters?: boolean } = {}): Promise<number> {
   const { values, positionals } = parseCommandArgs("run", argv, RUN_OPTIONS);
-  const task = positionals.join(" ").trim();
-  if (!task && !values.thread) throw new UsageError(`conclave run: missing the task. Usage: conclave run "<task>" [--graph NAME], or conclave run --thread ID to resume a thread — see "conclave run --help".`);
+  let task = positionals.join(" ").trim();
   if (values.record && values.replay) throw new UsageError("conclave run: --record and --replay cannot be used together: record a cassette once, then replay it.");
   const stepLimit = positiveInteger("run", "step-limit", values["step-limit"]);
   const maxTime = positiveNumber("run", "max-time", values["max-time"]);
@@ -59,6 +58,14 @@ export async function runCommand(argv: string[], io: CliIO, signal: AbortSignal,
     flags: { "cache.backend": flag(values.cache, "cache"), "model.name": flag(values.model, "model"), "model.provider": flag(values.provider, "provider"), "model.baseUrl": flag(values["base-url"], "base-url"), corpus: flag(values.corpus, "corpus"), "checkpoint.backend": flag(values.checkpoint, "checkpoint"), "log.level": flag(values["log-level"], "log-level") },
   });
   try {
+    if (!task && !values.thread) {
+      // A graph that bundles a sample task runs it: every example works with no arguments.
+      const name = values.graph ?? workspace.config.defaultGraph ?? readRegistry(workspace.config, workspace.cwd)[0]?.name ?? "";
+      const sample = (await loadGraph(name, workspace.config, workspace.cwd)).sample;
+      if (!sample) throw new UsageError(`conclave run: missing the task (graph "${name}" bundles no sample). Usage: conclave run "<task>" [--graph NAME], or conclave run --thread ID to resume a thread — see "conclave run --help".`);
+      if (!values.quiet) io.stderr(`no task given: running ${name}'s sample input: ${sample.length > 160 ? `${sample.slice(0, 159)}…` : sample}\n`);
+      task = sample;
+    }
     const common = {
       workspace,
       io,
