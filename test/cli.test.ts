@@ -111,9 +111,17 @@ describe("conclave usage errors exit 2", () => {
     expect(message).toContain("conclave run --help");
   });
 
-  it("a missing task", async () => {
-    expect(expectOneLineFailure(await cli(["run"]), 2)).toMatch(/missing the task/);
-    expect(expectOneLineFailure(await cli(["run", "  "]), 2)).toMatch(/missing the task/);
+  it("a missing task, for a graph that bundles no sample", async () => {
+    const env = { CONCLAVE_CONFIG: path.join(ROOT, "test/fixtures/mailroom.config.json") };
+    expect(expectOneLineFailure(await cli(["run", "--graph", "mailroom"], { env }), 2)).toMatch(/missing the task \(graph "mailroom" bundles no sample\)/);
+    expect(expectOneLineFailure(await cli(["run", "--graph", "mailroom", "  "], { env }), 2)).toMatch(/missing the task/);
+  });
+
+  it("no task runs the graph's bundled sample, offline", async () => {
+    const result = await cli(["run"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain("no task given: running research-team's sample input: Who discovered penicillin?");
+    expect(result.stdout).toContain("Fleming");
   });
 
   it("an unknown graph names the registered ones", async () => {
