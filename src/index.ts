@@ -116,3 +116,4 @@ export * from "./audit/index.ts";
 export * from "./secrets/index.ts";
 export * from "./replay/index.ts";
 export * from "./eval/index.ts";
+export * from "./patterns/index-flow.ts";
