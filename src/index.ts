@@ -117,3 +117,4 @@ export * from "./secrets/index.ts";
 export * from "./replay/index.ts";
 export * from "./eval/index.ts";
 export * from "./patterns/index-flow.ts";
+export * from "./patterns/index-agents.ts";
