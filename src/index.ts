@@ -118,3 +118,4 @@ export * from "./replay/index.ts";
 export * from "./eval/index.ts";
 export * from "./patterns/index-flow.ts";
 export * from "./patterns/index-agents.ts";
+export * from "./patterns/index-knowledge.ts";
