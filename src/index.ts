@@ -119,3 +119,4 @@ export * from "./eval/index.ts";
 export * from "./patterns/index-flow.ts";
 export * from "./patterns/index-agents.ts";
 export * from "./patterns/index-knowledge.ts";
+export * from "./patterns/index-quality.ts";
