@@ -126,7 +126,8 @@ export function createHandoffGraph<P extends z.ZodType, W extends z.ZodType, R e
     const { approved, feedback } = payload as HandoffReview;
     const limited = !approved && state.refinements >= maxRefinements;
     const next = approved || limited ? "finish" : "refine";
-    const reason = approved ? `approved${feedback.trim() ? `: ${feedback.trim()}` : ""}` : limited ? `not approved (${feedback.trim() || "no feedback"}), but the refinement limit (${maxRefinements}) is reached; finishing with the latest work` : `sent back to refine: ${feedback.trim() || "no feedback given"}`;
+    const said = brief(feedback);
+    const reason = approved ? `approved${said ? `: ${said}` : ""}` : limited ? `not approved (${said || "no feedback"}), but the refinement limit (${maxRefinements}) is reached; finishing with the latest work` : `sent back to refine: ${said || "no feedback given"}`;
     reportEvent(config, { type: "decision", by: "reviewer", next: next === "refine" ? "refiner" : "finish", round: state.refinements, reason });
     return { review: payload, handoffs: [{ from: "review" as const, to: next, round: state.refinements, payload }], ...(next === "finish" ? { terminationReason: approved ? ("approved" as const) : ("max-refinements" as const) } : {}) };
   };
@@ -163,4 +164,10 @@ function stagePrompt(state: { task: string; plan?: unknown; work?: unknown; revi
 function payloadLines(stage: string, payload: unknown): string[] {
   if (typeof payload !== "object" || payload === null) return [`[${stage}] ${String(payload)}`];
   return Object.entries(payload).flatMap(([key, value]) => (Array.isArray(value) ? value : [value]).map((item) => `[${stage}] ${key}: ${typeof item === "string" ? item.replace(/\s*\n\s*/g, " ") : JSON.stringify(item)}`));
+}
+
+/** Feedback on one line, short enough for an event (the whole review stays in the state). */
+function brief(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > 200 ? `${flat.slice(0, 199)}…` : flat;
 }

@@ -254,7 +254,8 @@ function coordinatorPrompt(state: State, workers: Worker[], unasked: string[], m
   for (const delegation of state.delegations) lines.push(`${delegation.index}. ${delegation.worker} was asked: ${oneLine(delegation.instruction)} ${delegation.error ? `It gave no result (${delegation.error}).` : `Its result cites ${sourcesOf(delegation).map((source) => `[${source}]`).join(", ")}.`}`);
   lines.push("", unasked.length ? `Not asked yet: ${unasked.join(", ")}.` : "Every worker has been asked at least once.");
   // Quoted passages come last: a `[source]` line opens a passage that runs on to the next one.
-  const quoted = state.delegations.flatMap(quoteResult);
+  // A claim several workers repeat (a writer restating research) is quoted once.
+  const quoted = [...new Set(state.delegations.flatMap(quoteResult))];
   if (quoted.length) lines.push("", "Results:", ...quoted);
   return lines.join("\n");
 }
@@ -265,7 +266,7 @@ function sourcesOf(delegation: Delegation): string[] {
 
 function workerPrompt(order: DelegateTask): string {
   const lines = [`Task: ${order.task}`, `Instruction: ${order.instruction}`];
-  if (order.results.length) lines.push("", "Results so far:", ...order.results.flatMap(quoteResult));
+  if (order.results.length) lines.push("", "Results so far:", ...new Set(order.results.flatMap(quoteResult)));
   return lines.join("\n");
 }
 
