@@ -1,12 +1,11 @@
 import { fileURLToPath } from "node:url";
 import type { Embeddings } from "@langchain/core/embeddings";
-import { defineTool } from "conclave";
+import { CorpusError, ToolExecutionError, corpusIndex, defineTool } from "conclave";
+import type { PassageIndex } from "conclave";
 import { z } from "zod";
-import { corpusIndex } from "./passage-index.ts";
-import type { PassageIndex } from "./passage-index.ts";
 
-export { corpusIndex } from "./passage-index.ts";
-export type { IndexOptions, PassageIndex } from "./passage-index.ts";
+export { corpusIndex } from "conclave";
+export type { IndexOptions, PassageIndex } from "conclave";
 
 /** The corpus bundled with Conclave (documents written for the project, CC0). */
 export const BUNDLED_CORPUS = fileURLToPath(new URL("../corpus/", import.meta.url));
@@ -40,11 +39,21 @@ export function createRetrieveTool(options: RetrieveOptions) {
       k: z.number().int().min(1).max(10).optional().describe("How many passages to return (default 4)"),
     }),
     run: async ({ query, k }, context) => {
-      const hits = await (await index()).search(query, k ?? options.k ?? 4);
+      const hits = await (await searchable(index)).search(query, k ?? options.k ?? 4);
       for (const hit of hits) context.accessed("document", hit.id);
       return hits.map((hit) => `[${hit.id}] ${hit.text}`).join("\n\n");
     },
   });
+}
+
+/** The index, with a missing or empty corpus reported as this tool's failure, which the agent reads as an observation. */
+async function searchable(index: () => Promise<PassageIndex>): Promise<PassageIndex> {
+  try {
+    return await index();
+  } catch (error) {
+    if (error instanceof CorpusError) throw new ToolExecutionError("retrieve", error.message, { cause: error, details: error.details });
+    throw error;
+  }
 }
 
 function requireEmbeddings(embeddings: Embeddings | undefined): Embeddings {
