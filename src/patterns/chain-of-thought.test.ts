@@ -73,6 +73,13 @@ describe("chain of thought", () => {
     expect(fallback.answer).toBe("The answer is 42.");
   });
 
+  it("quotes every line of a multi-line task as material, and drops citation markers from plan steps", async () => {
+    const model = scriptedModel().answer({ steps: ["Add the two numbers. [task]"] }).reply("5").reply("5");
+    const { state } = await run(createChainOfThoughtGraph({ model, maxSteps: 2 }), { task: "First number: 2.\n\nSecond number: 3." });
+    expect(state.plan).toEqual(["Add the two numbers."]);
+    expect(model.requests[1]!.at(-1)!.content).toBe("Carry out step 1 of 1: Add the two numbers.\n\n[task] First number: 2.\n[task] Second number: 3.");
+  });
+
   it("lets steps use tools: a step is a small ReAct loop", async () => {
     const multiply = defineTool({ name: "multiply", description: "Multiplies two numbers.", schema: z.object({ a: z.number(), b: z.number() }), run: ({ a, b }) => String(a * b) });
     const model = scriptedModel()

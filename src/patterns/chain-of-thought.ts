@@ -94,8 +94,9 @@ export function createChainOfThoughtGraph(options: ChainOfThoughtOptions) {
     let steps: string[] = [];
     let note = "";
     try {
-      const result = await planner.invoke({ messages: [new HumanMessage(`${quote("task", state.task)}\n\nPlan the steps for this task.`)] }, config);
-      steps = result.structuredResponse!.steps.map((step) => step.trim()).filter(Boolean);
+      const result = await planner.invoke({ messages: [new HumanMessage(`Plan the steps for this task.\n\n${quote("task", state.task)}`)] }, config);
+      // A step is an instruction, not a claim: citation markers a model appends to it are dropped.
+      steps = result.structuredResponse!.steps.map((step) => step.replace(/(?:\s*\[[^\]\s]+\])+\s*$/, "").trim()).filter(Boolean);
     } catch (error) {
       // Without a usable plan the task itself is the one step; only a spent budget or a crash stops the chain.
       if (!(error instanceof OutputValidationError)) throw error;
@@ -113,7 +114,7 @@ export function createChainOfThoughtGraph(options: ChainOfThoughtOptions) {
   const step = async (state: State, config: LangGraphRunnableConfig) => {
     const index = state.steps.length;
     const current = state.plan[index]!;
-    const prompt = [quote("task", state.task), ...state.steps.map((done) => quote(`step-${done.index + 1}`, done.output)), "", `Carry out step ${index + 1} of ${state.plan.length}: ${current}`].join("\n");
+    const prompt = [`Carry out step ${index + 1} of ${state.plan.length}: ${current}`, "", ...material(state)].join("\n");
     try {
       const result = await solver.invoke({ messages: [new HumanMessage(prompt)] }, config);
       const output = result.messages.at(-1)?.text.trim() ?? "";
@@ -127,7 +128,7 @@ export function createChainOfThoughtGraph(options: ChainOfThoughtOptions) {
   };
 
   const synthesize = async (state: State, config: LangGraphRunnableConfig) => {
-    const prompt = [quote("task", state.task), ...state.steps.map((done) => quote(`step-${done.index + 1}`, done.output)), "", `Using the step results above, give the final answer to the task: ${oneLine(state.task)}`].join("\n");
+    const prompt = [`Using the step results below, give the final answer to the task: ${oneLine(state.task)}`, "", ...material(state)].join("\n");
     try {
       const result = await synthesizer.invoke({ messages: [new HumanMessage(prompt)] }, config);
       return { answer: result.messages.at(-1)?.text.trim() ?? "" };
@@ -158,12 +159,18 @@ export function createChainOfThoughtGraph(options: ChainOfThoughtOptions) {
   return setStepBudget(graph, Math.max(inner, maxSteps + 4));
 }
 
+/** What a step or the synthesis reads: the task and every step result so far, as quoted passages after the request. */
+function material(state: State): string[] {
+  return [quote("task", state.task), ...state.steps.map((done) => quote(`step-${done.index + 1}`, done.output))];
+}
+
 /**
  * A text as a quoted passage, `[id] text`: the convention Conclave's tools use for citable
  * context, so the model (the offline one included) reads it as material, not as the request.
+ * Every line is marked, and passages come after the request, so no line of material reads as part of the request.
  */
 function quote(id: string, text: string): string {
-  return `[${id}] ${text.trim().replace(/\n\s*\n/g, "\n")}`;
+  return text.split(/\r?\n/).map((line) => line.trim()).filter(Boolean).map((line) => `[${id}] ${line}`).join("\n") || `[${id}]`;
 }
 
 function oneLine(text: string): string {
