@@ -27,7 +27,7 @@ export async function dlqCommand(argv: string[], io: CliIO, signal: AbortSignal)
         const letters = queue.list(status);
         if (values.json) io.stdout(`${JSON.stringify(letters)}\n`);
         else if (letters.length === 0) io.stdout("The dead-letter queue is empty.\n");
-        else for (const letter of letters) io.stdout(`${letter.id}  ${letter.status.padEnd(8)}  ${new Date(letter.createdAt).toISOString()}  ${letter.graph}  ${letter.error.code}  ${clip(String(letter.input), 60)}\n`);
+        else for (const letter of letters) io.stdout(`${letter.id}  ${letter.status.padEnd(8)}  ${new Date(letter.createdAt).toISOString()}  ${letter.kind === "run" ? letter.graph : `${letter.graph} (${letter.kind})`}  ${letter.error.code}  ${clip(typeof letter.input === "string" ? letter.input : JSON.stringify(letter.input), 60)}\n`);
         return 0;
       }
       case "show": {
