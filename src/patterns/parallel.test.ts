@@ -1,6 +1,7 @@
+import { MemorySaver } from "@langchain/langgraph";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { DefinitionError } from "../errors.ts";
-import { RunEvents, run } from "../index.ts";
+import { RunEvents, resume, run } from "../index.ts";
 import type { ConclaveEvent, DecisionEvent } from "../index.ts";
 import { createParallelGraph, ParallelBranchError, QuorumNotMetError } from "./parallel.ts";
 
@@ -39,7 +40,7 @@ describe("parallel fan-out / merge", () => {
     const { state } = await run(graph, { input: "x" });
     const elapsed = Date.now() - started;
     expect(state.output).toBe("a:x b:x c:x");
-    expect(elapsed).toBeLessThan(500);
+    expect(elapsed).toBeLessThan(550);
     // Every window is open at the moment the last branch starts: they ran at the same time.
     const latestStart = Math.max(...state.outcomes.map((outcome) => outcome.startedAt));
     const earliestEnd = Math.min(...state.outcomes.map((outcome) => outcome.endedAt));
@@ -98,6 +99,28 @@ describe("parallel fan-out / merge", () => {
     expect((error as ParallelBranchError).details).toEqual({ branch: "broken", status: "error" });
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(cancelled).toBe(true);
+  });
+
+  it("resumes a failed fan-out without re-running the branches that finished", async () => {
+    const calls = { done: 0, flaky: 0 };
+    const graph = createParallelGraph({
+      branches: {
+        done: () => (calls.done++, "kept"),
+        flaky: async () => {
+          calls.flaky++;
+          await sleep(20);
+          if (calls.flaky === 1) throw new Error("first try fails");
+          return "second try";
+        },
+      },
+      policy: "fail-fast",
+      merge: (values) => values,
+    });
+    const checkpointer = new MemorySaver();
+    await expect(run(graph, { input: "x" }, { checkpointer, threadId: "fan-1" })).rejects.toBeInstanceOf(ParallelBranchError);
+    const { state } = await resume(graph, { checkpointer, threadId: "fan-1" });
+    expect(state.output).toEqual({ done: "kept", flaky: "second try" });
+    expect(calls).toEqual({ done: 1, flaky: 2 });
   });
 
   it("collect-errors: merges the successes and lists the errors", async () => {
