@@ -121,3 +121,4 @@ export * from "./patterns/index-agents.ts";
 export * from "./patterns/index-knowledge.ts";
 export * from "./patterns/index-quality.ts";
 export * from "./patterns/index-governance.ts";
+export * from "./patterns/index-dataflow.ts";
