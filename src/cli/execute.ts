@@ -141,7 +141,7 @@ function report(request: ExecuteRequest, definition: GraphDefinition<RunnableGra
     io.stdout(`${JSON.stringify(workspace.redactor.redactValue({ answer, citations, graph: request.graphName, model: result.model, threadId: result.threadId, usage: result.usage, ...details }))}\n`);
   } else {
     io.stdout(`${workspace.redactor.redact(answer)}\n`);
-    if (info.offline && !output.quiet) io.stderr(`(answered by the offline model ${info.name}: extractive, from tool results only)\n`);
+    if (info.offline && !output.quiet && result.usage.modelCalls > 0) io.stderr(`(answered by the offline model ${info.name}: extractive, from tool results only)\n`);
   }
   return 0;
 }
