@@ -32,7 +32,8 @@ describe("map-reduce", () => {
       split: (count: number) => numbers(count),
       // Varied durations, so calls finish out of order and slots free up at different times.
       map: (chunk: number) => maps.around(async () => {
-        await sleep(5 + ((chunk * 7) % 5) * 3);
+        // Long enough that the first calls are still running when the limit's worth have started, even on a loaded machine.
+        await sleep(30 + ((chunk * 7) % 5) * 5);
         return chunk * 10;
       }),
       reduce: (results: number[]) => results.reduce((sum, value) => sum + value, 0),
@@ -103,7 +104,7 @@ describe("map-reduce", () => {
       split: () => numbers(16),
       map: (chunk: number) => chunk,
       reduce: (results: number[]) => reduces.around(async () => {
-        await sleep(5);
+        await sleep(25);
         return Math.max(...results);
       }),
       concurrency: 2,
@@ -133,7 +134,7 @@ describe("map-reduce", () => {
     expect(state.result).toBe((59 * 60) / 2);
   });
 
-  it("runs agents on labelled parts, for summaries of summaries", async () => {
+  it("runs agents on labelled chunks and summaries, for summaries of summaries", async () => {
     const mapModel = scriptedModel().reply("S1").reply("S2").reply("S3").reply("S4");
     const reduceModel = scriptedModel().reply("S12").reply("S34").reply("ALL");
     const summariser = defineAgent({ name: "summariser", instructions: "Summarise the part.", tools: [], maxSteps: 1, model: mapModel });
@@ -141,8 +142,8 @@ describe("map-reduce", () => {
     const graph = createMapReduceGraph({ split: (text: string) => text.split("|"), map: summariser, reduce: combiner, fanIn: 2, concurrency: 1 });
     const { state, usage } = await run(graph, { input: "one|two|three|four" });
     // concurrency 1 makes the call order the chunk order, so the scripted replies line up.
-    expect(mapModel.requests.map((request) => request.at(-1)!.content)).toEqual(["[part-1] one", "[part-2] two", "[part-3] three", "[part-4] four"]);
-    expect(reduceModel.requests.map((request) => request.at(-1)!.content)).toEqual(["[part-1] S1\n\n[part-2] S2", "[part-1] S3\n\n[part-2] S4", "[part-1] S12\n\n[part-2] S34"]);
+    expect(mapModel.requests.map((request) => request.at(-1)!.content)).toEqual(["[chunk-1] one", "[chunk-2] two", "[chunk-3] three", "[chunk-4] four"]);
+    expect(reduceModel.requests.map((request) => request.at(-1)!.content)).toEqual(["[summary-1] S1\n\n[summary-2] S2", "[summary-1] S3\n\n[summary-2] S4", "[summary-1] S12\n\n[summary-2] S34"]);
     expect(state.result).toBe("ALL");
     expect(usage.modelCalls).toBe(7);
     expectTypeOf(state.result).toEqualTypeOf<string | undefined>();

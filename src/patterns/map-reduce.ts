@@ -22,9 +22,9 @@ export interface ReduceContext extends StepContext {
   groups: number;
 }
 
-/** Maps one chunk: a function, or an agent when chunks and results are text (it gets the chunk labelled `[part-N]`). */
+/** Maps one chunk: a function, or an agent when chunks and results are text (it gets the chunk labelled `[chunk-N]`, N counting from 1 over the input). */
 export type MapStep<C, R> = ((chunk: C, context: MapContext) => R | Promise<R>) | ([C, R] extends [string, string] ? AnyAgent : never);
-/** Reduces a group of results to one: a function, or an agent when results are text (it gets them labelled `[part-N]`). */
+/** Reduces a group of results to one: a function, or an agent when results are text (it gets them labelled `[summary-N]`, N counting within the group). */
 export type ReduceStep<R> = ((results: R[], context: ReduceContext) => R | Promise<R>) | (R extends string ? AnyAgent : never);
 
 export interface MapReduceOptions<I, C, R> {
@@ -91,8 +91,8 @@ export function createMapReduceGraph<I, C = string, R = string>(options: MapRedu
   const State = mapReduceState<I, C, R>();
   type S = typeof State.State;
 
-  const mapOne = stepFor<C, R, MapContext>(options.map as MapStep<C, R>, (chunk, { index }) => `[part-${index + 1}] ${asText(chunk)}`);
-  const reduceOne = stepFor<R[], R, ReduceContext>(options.reduce as ReduceStep<R>, (results) => results.map((result, index) => `[part-${index + 1}] ${asText(result)}`).join("\n\n"));
+  const mapOne = stepFor<C, R, MapContext>(options.map as MapStep<C, R>, (chunk, { index }) => `[chunk-${index + 1}] ${asText(chunk)}`);
+  const reduceOne = stepFor<R[], R, ReduceContext>(options.reduce as ReduceStep<R>, (results) => results.map((result, index) => `[summary-${index + 1}] ${asText(result)}`).join("\n\n"));
   const mapStage = parallelStage<C, R>("map", concurrency, (chunk, index, total, config) => mapOne(chunk, { index, total, ...stepContext(config) }, config));
   const reduceStage = parallelStage<{ results: R[]; level: number }, R>("reduce", concurrency, ({ results, level }, index, total, config) => reduceOne(results, { level, group: index, groups: total, ...stepContext(config) }, config));
 

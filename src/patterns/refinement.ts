@@ -208,14 +208,15 @@ function stepRunner<I>(step: RefinementStep<I>, prompt: (input: I) => string) {
   return Object.assign(async (input: I, config: LangGraphRunnableConfig) => String(await step(input, stepContext(config))), { budget: 0 });
 }
 
-// The text under review is quoted behind a label, so it reads as material, not as instructions; the
-// critique is not quoted: it is what the revision is asked to do.
+// The text under review is quoted last, behind a label, so it reads as material rather than
+// instructions, and nothing written after it can be taken for part of it. The critique is not
+// quoted: it is what the revision is asked to do.
 function critiquePrompt({ task, draft, score, round }: RefinementCritiqueInput): string {
-  return `Task:\n${task}\n\nDraft (round ${round}, score ${score.toFixed(3)}):\n[draft] ${draft}\n\nCritique the draft against the task: name each concrete problem and how to fix it. Do not rewrite the draft.`;
+  return `Critique the draft at the end (round ${round}, score ${score.toFixed(3)}) against the task: name each concrete problem and how to fix it. Do not rewrite the draft.\n\nTask:\n${task}\n\n[draft] ${draft}`;
 }
 
 function revisePrompt({ task, draft, score, critique }: RefinementReviseInput): string {
-  return `Task:\n${task}\n\nCurrent draft (score ${score.toFixed(3)}):\n[draft] ${draft}\n\nCritique:\n${critique}\n\nRewrite the draft so that it fixes every problem the critique names and still does the task. Reply with the revised text only.`;
+  return `Rewrite the draft at the end (score ${score.toFixed(3)}) so that it fixes every problem the critique names and still does the task. Reply with the revised text only.\n\nCritique:\n${critique}\n\nTask:\n${task}\n\n[draft] ${draft}`;
 }
 
 function signed(value: number): string {
