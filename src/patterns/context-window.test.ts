@@ -140,7 +140,7 @@ describe("summarizeHierarchically", () => {
     const model = echoSummarizer();
     const { summary, levels } = await summarizeHierarchically(["x", "y"], { model, fanIn: 4, focus: "Who has the key?" });
     expect([summary, levels.length, model.callCount]).toEqual(["(x+y)", 1, 1]);
-    expect(model.requests[0]![1]!.content).toContain("keeping everything that helps answer: Who has the key?");
+    expect(model.requests[0]![1]!.content).toContain("keeping everything that helps answer this question:\nWho has the key?\n");
     await expect(summarizeHierarchically(["x"], { model, fanIn: 1 })).rejects.toThrow(DefinitionError);
     await expect(summarizeHierarchically([], { model })).rejects.toThrow(/at least one text/);
   });
@@ -175,7 +175,7 @@ describe("fitToWindow", () => {
     expect(state.messages[1]!.text).toBe("Summary of the earlier conversation:\n[conversation-summary] Maria Okafor holds the shed key.");
     expect(state.messages.at(-1)!.text).toBe("Who holds the shed key?");
     expect(state.window).toMatchObject({ summarized: true });
-    expect(model.requests[0]![1]!.content).toContain("helps answer: Who holds the shed key?");
+    expect(model.requests[0]![1]!.content).toContain("helps answer this question:\nWho holds the shed key?\n");
   });
 
   it("leaves a fitting conversation alone, and can write the fitted copy elsewhere", async () => {

@@ -3,9 +3,9 @@ import { AIMessage, HumanMessage, RemoveMessage, SystemMessage, ToolMessage, tri
 import type { BaseMessage } from "@langchain/core/messages";
 import { REMOVE_ALL_MESSAGES } from "@langchain/langgraph";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
+import { createRequire } from "node:module";
 import { Tiktoken } from "js-tiktoken/lite";
-import cl100k_base from "js-tiktoken/ranks/cl100k_base";
-import o200k_base from "js-tiktoken/ranks/o200k_base";
+import type { TiktokenBPE } from "js-tiktoken/lite";
 import { ConclaveError, DefinitionError } from "../errors.ts";
 import { AGENT_METADATA_KEY, endpointOf, observeModelCall } from "../models/observe.ts";
 import { idfWeights, overlapScore, terms } from "../models/offline/text.ts";
@@ -29,15 +29,18 @@ export class ContextWindowError extends ConclaveError {
   }
 }
 
-const RANKS = { cl100k_base, o200k_base };
-// Building an encoder parses its ranks (about a quarter of a second): once per encoding, on first use.
+// The ranks are megabytes of JavaScript (o200k takes ~100 ms to load) and building an encoder from
+// them a quarter of a second more: both happen on first use of an encoding, not on `import "conclave"`.
+const RANKS: Record<TokenEncoding, string> = { cl100k_base: "js-tiktoken/ranks/cl100k_base", o200k_base: "js-tiktoken/ranks/o200k_base" };
+const load = createRequire(import.meta.url);
 const encoders = new Map<TokenEncoding, Tiktoken>();
 
 function encoder(encoding: TokenEncoding = "cl100k_base"): Tiktoken {
   let found = encoders.get(encoding);
   if (!found) {
-    if (!(encoding in RANKS)) throw new DefinitionError(`Unknown token encoding "${String(encoding)}". Use "cl100k_base" or "o200k_base".`);
-    encoders.set(encoding, (found = new Tiktoken(RANKS[encoding])));
+    if (!Object.hasOwn(RANKS, encoding)) throw new DefinitionError(`Unknown token encoding "${String(encoding)}". Use "cl100k_base" or "o200k_base".`);
+    const ranks = load(RANKS[encoding]) as TiktokenBPE | { default: TiktokenBPE };
+    encoders.set(encoding, (found = new Tiktoken("default" in ranks ? ranks.default : ranks)));
   }
   return found;
 }
@@ -63,6 +66,12 @@ export function countTokens(input: string | readonly BaseMessage[], options: Tok
 function roleOf(message: BaseMessage): string {
   const type = message.getType();
   return type === "human" ? "user" : type === "ai" ? "assistant" : type;
+}
+
+/** "User", "Assistant", "Tool": who said a dropped message, for its summary. */
+function speakerOf(message: BaseMessage): string {
+  const role = roleOf(message);
+  return role.charAt(0).toUpperCase() + role.slice(1);
 }
 
 function messageTokens(message: BaseMessage, encoding?: TokenEncoding): number {
@@ -233,7 +242,8 @@ async function summarizeGroup(texts: readonly string[], options: SummarizeOption
   const context = runContext(config);
   const model = options.model ?? context.model ?? defaultModel();
   const request = [
-    options.focus ? `Summarise these texts, keeping everything that helps answer: ${options.focus}` : "Summarise these texts.",
+    // The question on a line of its own, so it reads as a question rather than the tail of an instruction.
+    ...(options.focus ? ["Summarise these texts, keeping everything that helps answer this question:", options.focus.replace(/\s+/g, " ").trim()] : ["Summarise these texts."]),
     "",
     // Marked parts are what a reader can quote; the markers are removed from the summary.
     ...texts.map((text, index) => `[part-${index + 1}] ${text.replace(/\s+/g, " ").trim()}`),
@@ -315,7 +325,7 @@ export function fitToWindow(options: FitToWindowOptions) {
     if (summarize && summarized) {
       const { maxTokens: _budget, ...settings } = summarize;
       const focus = [...messages].reverse().find((message) => HumanMessage.isInstance(message))?.text;
-      const { summary } = await summarizeHierarchically(dropped.map((message) => `${roleOf(message)}: ${message.text}`), { ...settings, ...(focus ? { focus } : {}), config });
+      const { summary } = await summarizeHierarchically(dropped.map((message) => `${speakerOf(message)}: ${message.text}`), { ...settings, ...(focus ? { focus } : {}), config });
       // A summary message, like LangChain's summarization middleware, marked as a citable source.
       const withSummary = (tokens: number) => [...system, new HumanMessage(`${SUMMARY_PREFIX}${truncate(summary, tokens, encoding)}`), ...recent];
       // Tokens can merge across the join, so check the whole and shorten until it fits.
