@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
 import { isConclaveError, UsageError } from "../errors.ts";
 import { configCommand } from "./commands/config.ts";
@@ -77,6 +78,9 @@ function version(): string {
 
 /** Runs as a program when executed directly (npm start, src/cli/bin.js). */
 export async function runAsProgram(): Promise<void> {
+  // LangGraph adds an abort listener per task in flight to signals it creates itself: a fan-out of
+  // more than 10 is normal work, not a leak. Raise the default for every signal the CLI process makes.
+  setMaxListeners(200);
   const controller = new AbortController();
   let interrupted = false;
   process.on("SIGINT", () => {
