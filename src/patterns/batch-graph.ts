@@ -17,7 +17,7 @@ export const BatchState = new StateSchema({
   batchId: z.string().optional(),
   startedAt: z.number().optional(),
   processed: z.custom<ProcessedBatch<unknown, unknown>>().optional(),
-  report: z.custom<BatchReport>().optional(),
+  report: z.custom<BatchReport<unknown, unknown, unknown>>().optional(),
 });
 type State = typeof BatchState.State;
 
@@ -51,7 +51,7 @@ export function createBatchGraph<T, R, A = R[]>(options: BatchGraphOptions<T, R,
   const aggregate = async (state: State, config: LangGraphRunnableConfig) => {
     const report = await finishBatch(settings, state.processed as ProcessedBatch<T, R>, state.startedAt!);
     reportEvent(config, { type: "decision", by: settings.name!, next: "finish", reason: `${report.succeeded} of ${report.total} items succeeded, ${report.failed} failed${report.skipped ? `, ${report.skipped} skipped` : ""} in ${report.durationMs} ms (${report.throughputPerSecond}/s)` });
-    return { report: report as BatchReport };
+    return { report: report as BatchReport<unknown, unknown, unknown> };
   };
   const graph = new StateGraph(BatchState)
     .addNode("gather", observeNode("gather", gather))

@@ -194,7 +194,7 @@ export async function processChunks<T, R, A>(settings: BatchSettings<T, R, A>, i
       chunksDone++;
       const progress: BatchProgress = { name, done: results.length + failures.length, total: items.length, succeeded: results.length, failed: failures.length, chunksDone, chunks: ranges.length, elapsedMs: Date.now() - run.startedAt };
       settings.onProgress?.(progress);
-      reportEvent(run.config, { type: "round-end", round: chunksDone, loop: name, measures: { done: progress.done, total: progress.total, failed: progress.failed }, summary: `chunk ${chunksDone}/${ranges.length}: ${progress.done}/${progress.total} items, ${progress.failed} failed` });
+      reportEvent(run.config, { type: "round-end", round: chunksDone, loop: name, measures: { done: progress.done, total: progress.total, failed: progress.failed }, summary: `${chunksDone}/${ranges.length} chunks done, ${progress.done}/${progress.total} items, ${progress.failed} failed` });
     }
   };
   const concurrency = Math.max(1, Math.min(settings.concurrency ?? 4, ranges.length));

@@ -110,7 +110,7 @@ describe("ETL graph", () => {
     expect(letters.every((letter) => letter.kind === "batch-item" && letter.graph === "feedback" && letter.traceId === runId)).toBe(true);
     expect(state.failures.every((failure) => letters.some((letter) => letter.id === failure.deadLetterId))).toBe(true);
     const warnings = seen.filter((event) => event.type === "warning").map((event) => (event as { message: string }).message);
-    expect(warnings).toContain("feedback: record 3 failed at validate: email: Invalid email address");
+    expect(warnings).toContain("feedback: record 4 failed at validate: email: Invalid email address");
     expect(seen.find((event) => event.type === "decision")).toMatchObject({ by: "feedback", next: "finish", reason: "2 of 6 records loaded; 4 failed (extract 1, transform 1, validate 1, load 1)" });
     // Every stage is an observed node; transform ran once per extracted record.
     const started = seen.filter((event) => event.type === "node-start").map((event) => (event as { node: string }).node);

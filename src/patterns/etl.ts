@@ -57,6 +57,7 @@ export class EtlExtractError extends ConclaveError {
 }
 
 const FailureSchema = z.object({
+  /** The record's position in the source, from 0 (messages count from 1). */
   index: z.number().int(),
   stage: z.enum(["extract", "transform", "validate", "load"]),
   reason: z.string(),
@@ -117,12 +118,12 @@ export function createEtlGraph<I, O>(options: EtlOptions<I, O>) {
   const { name } = parsePatternOptions(OptionsSchema, options, "ETL pipeline", "{ extract(source), transform(record), validate?, load(records), deadLetters? }");
   const failed = (state: Pick<State, "source">, config: LangGraphRunnableConfig, stage: EtlStage, index: number, record: unknown, error: unknown, code: string): EtlFailure => {
     const { code: errorCode, message, category } = typeof error === "string" ? { code, message: error, category: undefined } : errorRecord(error, code);
-    reportEvent(config, { type: "warning", message: `${name}: record ${index} failed at ${stage}: ${message}` });
+    reportEvent(config, { type: "warning", message: `${name}: record ${index + 1} failed at ${stage}: ${message}` });
     let deadLetterId: string | undefined;
     try {
       deadLetterId = options.deadLetters?.add({ kind: "batch-item", graph: name, input: record, options: { stage, index, ...(state.source === undefined ? {} : { source: state.source }) }, error: { code: errorCode, message, ...(category ? { category } : {}) }, attempts: 1, traceId: runContext(config).events?.runId ?? "" }).id;
     } catch (caught) {
-      reportEvent(config, { type: "warning", message: `${name}: could not keep record ${index} in the dead-letter queue: ${(caught as Error).message}` });
+      reportEvent(config, { type: "warning", message: `${name}: could not keep record ${index + 1} in the dead-letter queue: ${(caught as Error).message}` });
     }
     return { index, stage, reason: message, code: errorCode, record, ...(deadLetterId ? { deadLetterId } : {}) };
   };

@@ -160,6 +160,17 @@ describe("stream processor", () => {
     await expect(stream.run()).rejects.toThrow(/has already run: its source can be read once/);
   });
 
+  it("sinks every item pulled before the source failed, then reports the source's failure", async () => {
+    const seen: number[] = [];
+    async function* broken() {
+      yield* [1, 2, 3];
+      throw new Error("connection reset");
+    }
+    const stream = createStreamProcessor({ name: "feed", source: broken(), bufferSize: 10, batch: { size: 2, maxWaitMs: 5 }, sink: (batch: number[]) => void seen.push(...batch) });
+    await expect(stream.run()).rejects.toThrow('Stream "feed": the source failed after 3 items: connection reset. Every item pulled before the failure was processed');
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
   it("rejects a buffer or batch without a positive size", () => {
     expect(() => createStreamProcessor({ source: [], bufferSize: 0, batch: { size: 0, maxWaitMs: 10 }, sink: () => {} })).toThrow(DefinitionError);
   });

@@ -149,11 +149,11 @@ export function createStreamProcessor<T, R = T>(options: StreamProcessorOptions<
         alert({ kind: "buffer-full", fullForMs: Date.now() - since, bufferSize, message: `${name}: the buffer (${bufferSize} items) has been full for ${Date.now() - since} ms: the consumer cannot keep up, so the source is being held back` });
       }, alertAfterMs) };
     };
-    let halt: () => void = () => {};
-    const halted = new Promise<"halted">((resolve) => (halt = () => resolve("halted")));
+    // Set while the producer waits on the source, so a stop can end that wait.
+    let halt: (() => void) | undefined;
     const stop = () => {
       stopped = true;
-      halt();
+      halt?.();
       room.notify();
       data.notify();
     };
@@ -171,7 +171,11 @@ export function createStreamProcessor<T, R = T>(options: StreamProcessorOptions<
           if (stopped) break;
           // Pulled only now that there is room: the source never runs ahead of the buffer.
           // An abort does not wait for a source that has nothing to give (an idle event stream).
-          const next = await Promise.race([iterator.next(), halted]);
+          const next = await new Promise<IteratorResult<T> | "halted">((resolve, reject) => {
+            halt = () => resolve("halted");
+            Promise.resolve(iterator.next()).then(resolve, reject);
+          });
+          halt = undefined;
           if (next === "halted" || next.done) break;
           counts.pulled++;
           buffer.push({ item: next.value, at: Date.now() });
