@@ -207,7 +207,7 @@ function summary(name: string, ratings: number[], level: number | undefined): Fe
 }
 
 function format(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(2);
+  return value.toFixed(2);
 }
 
 function fromRow(row: Row): FeedbackEntry {

@@ -11,7 +11,8 @@ const classify = definePrompt({
   template: "Ticket: {{ticket}}{{#priority}} (priority {{priority}}){{/priority}}",
   variables: z.object({ kind: z.string(), labels: z.string(), ticket: z.string().min(1), priority: z.number().int().optional() }),
   examples: [
-    { input: { kind: "support tickets", labels: "billing, bug, other", ticket: "I was charged twice this month" }, output: "billing" },
+    // An example needs only the variables the user template uses (the system message's are the request's).
+    { input: { ticket: "I was charged twice this month" }, output: "billing" },
     { input: "Ticket: The app crashes when I log in", output: "bug" },
     { input: { kind: "support tickets", labels: "billing, bug, other", ticket: "Do you ship to Norway?" }, output: "other" },
   ],

@@ -3,9 +3,12 @@ import { ChatPromptTemplate, FewShotChatMessagePromptTemplate, parseTemplate, re
 import { z } from "zod";
 import { ConclaveError, DefinitionError } from "../errors.ts";
 
-/** One few-shot example: what the user said (text, or variables rendered through the template) and what the model should answer. */
+/**
+ * One few-shot example: what the user said and what the model should answer. The input is text, or
+ * variables rendered through the user template (only the variables that template uses are needed).
+ */
 export interface PromptExample<V extends z.ZodObject = z.ZodObject> {
-  input: string | z.input<V>;
+  input: string | Partial<z.input<V>>;
   output: string;
 }
 
@@ -79,7 +82,8 @@ export function definePrompt<V extends z.ZodObject>(options: PromptOptions<V>): 
   checkVariables(name, [template, ...(system === undefined ? [] : [system])], declared);
 
   // Examples given as variables are rendered with the request's own template, so they read like real requests.
-  const rendered = examples.map((example, index) => ({ input: typeof example.input === "string" ? example.input : renderExample(name, template, variables, example.input, index), output: example.output }));
+  const forTemplate = narrow(variables, variablesOf([template]).filter((key) => declared.includes(key)));
+  const rendered = examples.map((example, index) => ({ input: typeof example.input === "string" ? example.input : renderExample(name, template, forTemplate, example.input, index), output: example.output }));
   const fewShot = new FewShotChatMessagePromptTemplate({
     // Triple braces: example text is inserted verbatim (LangChain's mustache does not escape either; this says so).
     examplePrompt: ChatPromptTemplate.fromMessages([["human", "{{{input}}}"], ["ai", "{{{output}}}"]], { templateFormat: "mustache" }),
@@ -107,7 +111,7 @@ export function definePrompt<V extends z.ZodObject>(options: PromptOptions<V>): 
 
 /** Declared but unused variables are typos in waiting; used but undeclared ones would render as "". */
 function checkVariables(prompt: string, templates: string[], declared: string[]): void {
-  const used = new Set(templates.flatMap((text) => parseTemplate(text, "mustache").flatMap((node) => (node.type === "variable" ? [node.name] : []))));
+  const used = new Set(variablesOf(templates));
   const hasSections = templates.some((text) => /\{\{\s*[#^]/.test(text));
   const undeclared = [...used].filter((name) => !declared.includes(name));
   // Names inside a section may be fields of its items, which the schema declares inside the section's variable.
@@ -116,9 +120,22 @@ function checkVariables(prompt: string, templates: string[], declared: string[])
   if (unused.length) throw new DefinitionError(`Prompt "${prompt}" declares ${unused.join(", ")} but no template uses ${unused.length === 1 ? "it" : "them"}. Use {{${unused[0]}}} in the template or system message, or remove it from variables.`);
 }
 
+function variablesOf(templates: string[]): string[] {
+  return templates.flatMap((text) => parseTemplate(text, "mustache").flatMap((node) => (node.type === "variable" ? [node.name] : [])));
+}
+
+/** The schema of just `keys`, to check an example's variables; a refined schema cannot be narrowed, so it checks them all. */
+function narrow(variables: z.ZodObject, keys: string[]): z.ZodObject {
+  try {
+    return variables.pick(Object.fromEntries(keys.map((key) => [key, true as const])) as Parameters<typeof variables.pick>[0]);
+  } catch {
+    return variables;
+  }
+}
+
 function renderExample(prompt: string, template: string, variables: z.ZodObject, input: unknown, index: number): string {
   const checked = variables.safeParse(input);
-  if (!checked.success) throw new DefinitionError(`Example ${index + 1} of prompt "${prompt}" has invalid variables: ${checked.error.issues.map((issue) => describeIssue(issue, input)).join("; ")}. Give it the same variables as format(), or its input as text.`);
+  if (!checked.success) throw new DefinitionError(`Example ${index + 1} of prompt "${prompt}" has invalid variables: ${checked.error.issues.map((issue) => describeIssue(issue, input)).join("; ")}. Give it the variables the template uses, as format() would get them, or its input as text.`);
   return renderTemplate(template, "mustache", checked.data as Record<string, unknown>);
 }
 
