@@ -65,7 +65,10 @@ export function createDeploymentSimulation(options: { store?: DeploymentStore } 
       // Route (sticky per customer), run that version's graph, record the outcome: the rollback rule sees every request.
       const route = deployment.route(user);
       traffic[phase]![route.name] = (traffic[phase]![route.name] ?? 0) + 1;
-      const answer = await route.target.invoke({ seq, weightKg: 1 + (seq % 7) }, config);
+      // Cancellation is checked once per request: handing the run's signal to each invoke would leave one
+      // abort listener per request on it (LangGraph's stream() never removes them, langgraphjs#1014).
+      config.signal?.throwIfAborted();
+      const answer = await route.target.invoke({ seq, weightKg: 1 + (seq % 7) }, { ...config, signal: undefined });
       if (answer.error) traffic.errors![route.name] = (traffic.errors![route.name] ?? 0) + 1;
       deployment.record(route.version, answer.error ? "error" : "ok", config);
       if (rolledBackAt === undefined && events.some((event) => event.type === "rolled-back")) rolledBackAt = seq + 1;
