@@ -25,6 +25,26 @@ describe("the prompt-template example on its sample, offline", () => {
     expect(request.at(-1)).toEqual({ role: "user", content: "Ticket: Saving a draft shows error 500." });
   });
 
+  it("retries the examples' embeddings after a failed call instead of caching the failure", async () => {
+    class FlakyEmbeddings extends OfflineEmbeddings {
+      calls = 0;
+      override async embedDocuments(documents: string[]): Promise<number[][]> {
+        if (++this.calls === 1) throw new Error("embeddings endpoint unavailable");
+        return super.embedDocuments(documents);
+      }
+    }
+    const embeddings = new FlakyEmbeddings();
+    const graph = createTicketClassifier({ embeddings });
+    const ticket = example.sample!;
+    await expect(run(graph, { ticket }, { model: new OfflineChatModel({}) })).rejects.toThrow(/embeddings endpoint unavailable/);
+    const { state } = await run(graph, { ticket }, { model: new OfflineChatModel({}) });
+    expect(state).toMatchObject({ label: "billing", decidedBy: "nearest example" });
+    expect(embeddings.calls).toBe(2);
+    // Once they arrive the vectors are cached: a third run embeds only its query.
+    await run(graph, { ticket }, { model: new OfflineChatModel({}) });
+    expect(embeddings.calls).toBe(2);
+  });
+
   it("refuses an empty ticket with the prompt's variables error", async () => {
     const graph = createTicketClassifier({ embeddings: new OfflineEmbeddings() });
     await expect(run(graph, { ticket: "   " }, { model: new OfflineChatModel({}) })).rejects.toThrow(PromptVariablesError);

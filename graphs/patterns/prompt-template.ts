@@ -42,7 +42,15 @@ type State = typeof TicketState.State;
 export function createTicketClassifier(options: { embeddings: Embeddings }) {
   let exampleVectors: Promise<number[][]> | undefined;
   const nearestExample = async (ticket: string) => {
-    exampleVectors ??= options.embeddings.embedDocuments(EXAMPLES.map((example) => example.ticket));
+    // Cache the examples' vectors only once they arrive: a cached rejection would break the
+    // fallback for the life of the process, so a failed call clears the cache and the next run retries.
+    if (!exampleVectors) {
+      const pending = options.embeddings.embedDocuments(EXAMPLES.map((example) => example.ticket));
+      exampleVectors = pending;
+      pending.catch(() => {
+        if (exampleVectors === pending) exampleVectors = undefined;
+      });
+    }
     const [query, vectors] = await Promise.all([options.embeddings.embedQuery(ticket), exampleVectors]);
     const scored = vectors.map((vector, index) => ({ example: EXAMPLES[index]!, similarity: cosine(query, vector) }));
     return scored.reduce((best, next) => (next.similarity > best.similarity ? next : best));
