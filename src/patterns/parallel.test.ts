@@ -30,18 +30,15 @@ const fails = (message: string) => async () => {
 };
 
 describe("parallel fan-out / merge", () => {
-  it("runs the branches concurrently: three 200 ms branches overlap and take well under 600 ms", async () => {
+  it("runs the branches concurrently: three 200 ms branches overlap in time", async () => {
     const nap = (label: string) => async (input: string, { signal }: { signal: AbortSignal }) => {
       await sleep(200, signal);
       return `${label}:${input}`;
     };
     const graph = createParallelGraph({ branches: { a: nap("a"), b: nap("b"), c: nap("c") }, merge: (values) => [values.a, values.b, values.c].join(" ") });
-    const started = Date.now();
     const { state } = await run(graph, { input: "x" });
-    const elapsed = Date.now() - started;
     expect(state.output).toBe("a:x b:x c:x");
-    expect(elapsed).toBeLessThan(550);
-    // Every window is open at the moment the last branch starts: they ran at the same time.
+    // No wall-clock bound (flaky under load); every window is open at the moment the last branch starts: they ran at the same time.
     const latestStart = Math.max(...state.outcomes.map((outcome) => outcome.startedAt));
     const earliestEnd = Math.min(...state.outcomes.map((outcome) => outcome.endedAt));
     expect(latestStart).toBeLessThan(earliestEnd);
