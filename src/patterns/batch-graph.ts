@@ -31,6 +31,7 @@ export interface BatchGraphOptions<T, R, A = R[]> extends BatchSettings<T, R, A>
  * a batch runs under `run()` with its events, budget and checkpoints: a crash after `process`
  * resumes at `aggregate` without processing again. Results and items are checkpointed: keep them
  * JSON-serialisable.
+ * Known limit: no per-item idempotency yet, so resuming a run cancelled mid-`process` re-runs all its chunks and writes their dead letters again.
  *
  * @example
  * const graph = createBatchGraph({ name: "tickets", chunkSize: 5, concurrency: 2, process: triage, deadLetters });

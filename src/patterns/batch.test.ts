@@ -2,10 +2,12 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { HumanMessage } from "@langchain/core/messages";
+import { MemorySaver, interrupt } from "@langchain/langgraph";
 import { describe, expect, it, vi } from "vitest";
 import { dlqCommand } from "../cli/commands/dlq.ts";
 import { DefinitionError, ProviderError } from "../errors.ts";
-import { RunEvents, run } from "../index.ts";
+import { BudgetExceededError, RunEvents, createAgentGraph, defineAgent, resume, run } from "../index.ts";
 import type { ConclaveEvent } from "../index.ts";
 import { DeadLetterQueue } from "../resilience/dead-letters.ts";
 import { createBatchGraph } from "./batch-graph.ts";
@@ -13,6 +15,7 @@ import { scheduleBatch } from "./batch-schedule.ts";
 import type { BatchScheduleEvent } from "./batch-schedule.ts";
 import { replayBatchItems, runBatch } from "./batch.ts";
 import type { BatchProgress } from "./batch.ts";
+import { scriptedModel } from "../testing/index.ts";
 
 const range = (count: number) => Array.from({ length: count }, (_, index) => index);
 
@@ -168,6 +171,57 @@ describe("createBatchGraph", () => {
     expect(seen.filter((event) => event.type === "node-start").map((event) => (event as { node: string }).node)).toEqual(["gather", "chunk", "process", "aggregate"]);
     expect(seen.filter((event) => event.type === "round-end").map((event) => (event as { round: number }).round)).toEqual([1, 2, 3]);
     expect(seen.find((event) => event.type === "decision")).toMatchObject({ by: "squares", next: "finish", reason: expect.stringMatching(/^4 of 5 items succeeded, 1 failed in \d+ ms/) });
+  });
+});
+
+describe("batch graph: the run's own stops are not item failures", () => {
+  it("stops with the budget error when the run's model calls are spent, and dead-letters nothing for it", async () => {
+    const model = scriptedModel();
+    for (let index = 0; index < 10; index++) model.reply(`summary ${index}`);
+    const agent = createAgentGraph(defineAgent({ name: "summariser", instructions: "Summarise.", tools: [], maxSteps: 1, model }));
+    const deadLetters = { add: vi.fn() };
+    let calls = 0;
+    const graph = createBatchGraph({
+      name: "summaries",
+      chunkSize: 2,
+      concurrency: 1,
+      deadLetters,
+      process: async (item: number, { config }) => {
+        calls++;
+        const { messages } = await agent.invoke({ messages: [new HumanMessage(`item ${item}`)] }, config);
+        return messages.at(-1)!.text;
+      },
+    });
+    const failed = run(graph, { items: range(6) }, { budget: { maxModelCalls: 2 } });
+    await expect(failed).rejects.toBeInstanceOf(BudgetExceededError);
+    expect(deadLetters.add).not.toHaveBeenCalled();
+    // The third call hit the budget; no item was started after it.
+    expect(calls).toBe(3);
+  });
+
+  it("leaves the run interrupted with the approval pending when process calls interrupt(), then finishes on resume", async () => {
+    const deadLetters = { add: vi.fn() };
+    const graph = createBatchGraph({
+      name: "refunds",
+      chunkSize: 2,
+      concurrency: 2,
+      deadLetters,
+      process: (amount: number) => {
+        if (amount < 100) return amount;
+        const decision = interrupt({ type: "conclave.approval", kind: "tool", tool: "refund", args: { amount }, summary: `refund $${amount}` }) as { decision: string };
+        return decision.decision === "approve" ? amount : 0;
+      },
+    });
+    const checkpointer = new MemorySaver();
+    const paused = await run(graph, { items: [10, 20, 150, 30] }, { checkpointer, threadId: "refunds-1" });
+    expect(paused.status).toBe("interrupted");
+    expect(paused.pending).toEqual([{ interruptId: expect.any(String), request: expect.objectContaining({ kind: "tool", tool: "refund", summary: "refund $150" }) }]);
+    expect(paused.state.report).toBeUndefined();
+    expect(deadLetters.add).not.toHaveBeenCalled();
+    const finished = await resume(graph, { checkpointer, threadId: "refunds-1", decisions: { decision: "approve", actor: "ana" } });
+    expect(finished.status).toBe("done");
+    expect(finished.state.report).toMatchObject({ status: "done", total: 4, succeeded: 4, failed: 0, aggregate: [10, 20, 150, 30] });
+    expect(deadLetters.add).not.toHaveBeenCalled();
   });
 });
 

@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
+import { isGraphBubbleUp } from "@langchain/langgraph";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { z } from "zod";
 import { DefinitionError, isConclaveError } from "../errors.ts";
 import type { DeadLetter } from "../resilience/dead-letters.ts";
+import { isBudgetExceeded } from "../runtime/budget.ts";
 import { reportEvent, runContext } from "../runtime/context.ts";
 
 /** Where failed items go: a `DeadLetterQueue`, or anything with its `add`. */
@@ -115,8 +117,9 @@ const BatchOptionsSchema = BatchSettingsSchema.extend({
 /**
  * Runs `process` over every item: gathered, cut into chunks of `chunkSize`, with at most
  * `concurrency` chunks in flight. An item that throws does not stop the batch: it is reported and
- * kept in `deadLetters` as a "batch-item" (`conclave dlq list` shows it). Returns a report whose
- * counts add up, with duration and throughput.
+ * kept in `deadLetters` as a "batch-item" (`conclave dlq list` shows it). A spent run budget or a
+ * LangGraph interrupt is not an item failure: the batch stops starting items and rethrows it.
+ * Returns a report whose counts add up, with duration and throughput.
  *
  * @example
  * const report = await runBatch({ name: "summaries", items: tickets, chunkSize: 20, concurrency: 3,
@@ -170,27 +173,35 @@ export async function processChunks<T, R, A>(settings: BatchSettings<T, R, A>, i
   let inFlight = 0;
   let maxInFlight = 0;
   let chunksDone = 0;
+  // A spent budget or an interrupt belongs to the run: it stops every worker and is rethrown once they have stopped.
+  let fatal: { error: unknown } | undefined;
+  const stopped = () => run.signal?.aborted === true || fatal !== undefined;
   // Dead letters name the run they came from, so the logs and traces of a failed item can be found.
   const traceId = runContext(run.config).events?.runId ?? run.batchId;
   const worker = async () => {
-    while (next < ranges.length && !run.signal?.aborted) {
+    while (next < ranges.length && !stopped()) {
       const chunk = next++;
       const [start, end] = ranges[chunk]!;
       maxInFlight = Math.max(maxInFlight, ++inFlight);
       try {
-        for (let index = start; index < end && !run.signal?.aborted; index++) {
+        for (let index = start; index < end && !stopped(); index++) {
           const item = items[index]!;
           try {
             results.push({ index, result: await settings.process(item, { index, chunk, ...pick(run) }) });
           } catch (error) {
             // Cancelled, not failed: the item is counted as skipped and kept out of the dead-letter queue.
             if (run.signal?.aborted) break;
+            if (isGraphBubbleUp(error) || isBudgetExceeded(error)) {
+              fatal ??= { error };
+              break;
+            }
             failures.push(deadLetter(settings.deadLetters, { name, index, chunk, item, error, traceId, batchId: run.batchId }));
           }
         }
       } finally {
         inFlight--;
       }
+      if (fatal) return;
       chunksDone++;
       const progress: BatchProgress = { name, done: results.length + failures.length, total: items.length, succeeded: results.length, failed: failures.length, chunksDone, chunks: ranges.length, elapsedMs: Date.now() - run.startedAt };
       settings.onProgress?.(progress);
@@ -199,6 +210,7 @@ export async function processChunks<T, R, A>(settings: BatchSettings<T, R, A>, i
   };
   const concurrency = Math.max(1, Math.min(settings.concurrency ?? 4, ranges.length));
   await Promise.all(Array.from({ length: concurrency }, worker));
+  if (fatal) throw fatal.error;
   results.sort((a, b) => a.index - b.index);
   failures.sort((a, b) => a.index - b.index);
   return { batchId: run.batchId, name, status: run.signal?.aborted ? "aborted" : "done", total: items.length, chunks: ranges.length, maxInFlight, results, failures };

@@ -3,10 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AIMessage, HumanMessage } from "@langchain/core/messages";
 import type { BaseMessage } from "@langchain/core/messages";
+import { MemorySaver, interrupt } from "@langchain/langgraph";
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { DefinitionError } from "../errors.ts";
-import { RunEvents, observeModelCall, run, runContext } from "../index.ts";
+import { BudgetExceededError, RunEvents, observeModelCall, resume, run, runContext } from "../index.ts";
 import type { ConclaveEvent } from "../index.ts";
 import { DeadLetterQueue } from "../resilience/dead-letters.ts";
 import { scriptedModel } from "../testing/index.ts";
@@ -142,6 +143,42 @@ describe("ETL graph", () => {
     const failure = run(graph, { source: "missing.csv" });
     await expect(failure).rejects.toThrow(EtlExtractError);
     await expect(failure).rejects.toThrow('ETL "etl" could not extract from "missing.csv": ENOENT: no such file missing.csv. Check the source exists and is readable');
+  });
+
+  it("stops with the budget error when the run's model calls are spent, and dead-letters no record for it", async () => {
+    const deadLetters = { add: vi.fn() };
+    const load = vi.fn();
+    const graph = createEtlGraph({ name: "feedback", extract: () => ["Great", "Okay", "Fine", "Slow", "Nice"].map((comment, index) => ({ id: `r${index}`, email: "a@example.com", comment })), transform: async (row: Row, context) => ({ ...row, sentiment: await label(row.comment, context) }), load, deadLetters });
+    const failure = run(graph, {}, { model: sentimentModel(5), budget: { maxModelCalls: 2 } });
+    await expect(failure).rejects.toBeInstanceOf(BudgetExceededError);
+    expect(deadLetters.add).not.toHaveBeenCalled();
+    expect(load).not.toHaveBeenCalled();
+  });
+
+  it("leaves the run interrupted with the approval pending when transform calls interrupt(), then loads on resume", async () => {
+    const deadLetters = { add: vi.fn() };
+    const load = vi.fn();
+    const graph = createEtlGraph({
+      name: "refunds",
+      extract: () => [10, 150, 20],
+      transform: (amount: number) => {
+        if (amount < 100) return amount;
+        const decision = interrupt({ type: "conclave.approval", kind: "tool", tool: "refund", args: { amount }, summary: `refund $${amount}` }) as { decision: string };
+        return decision.decision === "approve" ? amount : 0;
+      },
+      load,
+      deadLetters,
+    });
+    const checkpointer = new MemorySaver();
+    const paused = await run(graph, {}, { checkpointer, threadId: "etl-refunds" });
+    expect(paused.status).toBe("interrupted");
+    expect(paused.pending).toEqual([{ interruptId: expect.any(String), request: expect.objectContaining({ kind: "tool", tool: "refund", summary: "refund $150" }) }]);
+    expect(load).not.toHaveBeenCalled();
+    const finished = await resume(graph, { checkpointer, threadId: "etl-refunds", decisions: { decision: "approve", actor: "ana" } });
+    expect(finished.status).toBe("done");
+    expect(finished.state.loaded).toEqual([0, 1, 2]);
+    expect(finished.state.failures).toEqual([]);
+    expect(deadLetters.add).not.toHaveBeenCalled();
   });
 
   it("rejects options without the stage functions", () => {

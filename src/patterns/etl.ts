@@ -1,7 +1,8 @@
-import { END, ReducedValue, Send, START, StateGraph, StateSchema } from "@langchain/langgraph";
+import { END, ReducedValue, Send, START, StateGraph, StateSchema, isGraphBubbleUp } from "@langchain/langgraph";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { z } from "zod";
 import { ConclaveError } from "../errors.ts";
+import { isBudgetExceeded } from "../runtime/budget.ts";
 import { reportEvent, runContext } from "../runtime/context.ts";
 import { observeNode } from "../runtime/observe-node.ts";
 import { setStepBudget } from "../runtime/step-budget.ts";
@@ -34,7 +35,7 @@ export interface EtlOptions<I, O> {
   name?: string;
   /** Reads the records from the input's `source` (a path, a query). Yield `rejectRecord(…)` for rows it cannot parse. */
   extract: (source: string | undefined, context: EtlContext) => Iterable<I | RejectedRecord> | AsyncIterable<I | RejectedRecord> | Promise<Iterable<I | RejectedRecord>>;
-  /** One record at a time, all in parallel (LangGraph `Send`); may call a model. A throw rejects the record. */
+  /** One record at a time, all in parallel (LangGraph `Send`); may call a model. A throw rejects the record, except a spent budget or an interrupt, which stop the run. */
   transform: (record: I, context: EtlContext & { index: number }) => O | Promise<O>;
   /** A zod schema, or a function returning the reason a record is invalid (nothing when it is valid). */
   validate?: z.ZodType<O> | ((record: O, context: EtlContext & { index: number }) => string | undefined | void | Promise<string | undefined | void>);
@@ -139,6 +140,7 @@ export function createEtlGraph<I, O>(options: EtlOptions<I, O>) {
         else extracted.push({ index: index++, record: item });
       }
     } catch (error) {
+      if (isRunStop(error)) throw error;
       throw new EtlExtractError(name, state.source, error);
     }
     return { extracted, failures, counts: { extract: { in: index, out: extracted.length, failed: failures.length } } };
@@ -150,6 +152,7 @@ export function createEtlGraph<I, O>(options: EtlOptions<I, O>) {
       const record = await options.transform(task.record as I, { ...context(task, config), index: task.index });
       return { transformed: [{ index: task.index, record }] };
     } catch (error) {
+      if (isRunStop(error)) throw error;
       return { failures: [failed(task, config, "transform", task.index, task.record, error, "ETL_TRANSFORM_FAILED")] };
     }
   };
@@ -175,6 +178,7 @@ export function createEtlGraph<I, O>(options: EtlOptions<I, O>) {
       try {
         rejected = (await options.load(state.valid as Array<{ index: number; record: O }>, context(state, config)))?.rejected ?? [];
       } catch (error) {
+        if (isRunStop(error)) throw error;
         // The target refused the whole load: every record is reported, none silently lost.
         rejected = state.valid.map((entry) => ({ index: entry.index, reason: error }));
       }
@@ -204,6 +208,11 @@ export function createEtlGraph<I, O>(options: EtlOptions<I, O>) {
     .addEdge("load", END)
     .compile({ name });
   return setStepBudget(graph, 8);
+}
+
+/** A spent budget or an interrupt belongs to the run, not to a record: rethrown, never dead-lettered. */
+function isRunStop(error: unknown): boolean {
+  return isGraphBubbleUp(error) || isBudgetExceeded(error);
 }
 
 /** Why a record is invalid, or undefined when it is valid. */
