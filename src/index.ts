@@ -122,3 +122,4 @@ export * from "./patterns/index-knowledge.ts";
 export * from "./patterns/index-quality.ts";
 export * from "./patterns/index-governance.ts";
 export * from "./patterns/index-dataflow.ts";
+export { modelCallLabel } from "./models/call-label.ts";

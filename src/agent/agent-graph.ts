@@ -5,9 +5,9 @@ import { END, MessagesValue, START, StateGraph, StateSchema } from "@langchain/l
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { z } from "zod";
 import { DefinitionError, MaxStepsExceededError, OutputValidationError } from "../errors.ts";
-import { AGENT_METADATA_KEY, endpointOf, observeModelCall } from "../models/observe.ts";
-import { OfflineChatModel } from "../models/offline/chat-model.ts";
-import { defaultModel, describeModel } from "../models/resolve.ts";
+import { AGENT_METADATA_KEY, observeModelCall } from "../models/observe.ts";
+import { modelCallLabel } from "../models/call-label.ts";
+import { defaultModel } from "../models/resolve.ts";
 import { isBudgetExceeded } from "../runtime/budget.ts";
 import { runContext } from "../runtime/context.ts";
 import { observeNode } from "../runtime/observe-node.ts";
@@ -97,21 +97,17 @@ function modelFor(agent: Agent<z.ZodType | undefined>, config: LangGraphRunnable
   return agent.model ?? runContext(config).model ?? defaultModel();
 }
 
-/** The model's name for events: the run's label when it is the run's model, else read from the model. */
+/** The call's label (see `modelCallLabel`), after warning once about a model that retries on its own. */
 function labelFor(model: BaseChatModel, config: LangGraphRunnableConfig, messageCount: number) {
   const context = runContext(config);
-  const info = context.model === model && context.modelInfo ? context.modelInfo : describeModel(model);
-  // The offline model is deterministic; a provider model samples unless its temperature is 0.
-  const temperature = (model as { temperature?: unknown }).temperature;
-  const sampling = !info.offline && !(model instanceof OfflineChatModel) && temperature !== 0;
-  const endpoint = endpointOf(model);
+  const label = modelCallLabel(model, config, []);
   // A model with retries of its own multiplies ours (3 × 3 = 9 requests per call): say so once.
   const ownRetries = (model as unknown as { caller?: { maxRetries?: unknown } }).caller?.maxRetries;
-  if (endpoint && typeof ownRetries === "number" && ownRetries > 0 && context.events && !context.warned?.has(`retries:${info.name}`)) {
-    (context.warned ??= new Set()).add(`retries:${info.name}`);
-    context.events.emit({ type: "warning", message: `Model "${info.name}" retries failed requests itself (maxRetries ${ownRetries}) and Conclave retries too, multiplying requests. Build it with maxRetries: 0 (createChatModel does).` });
+  if (label.endpoint && typeof ownRetries === "number" && ownRetries > 0 && context.events && !context.warned?.has(`retries:${label.model}`)) {
+    (context.warned ??= new Set()).add(`retries:${label.model}`);
+    context.events.emit({ type: "warning", message: `Model "${label.model}" retries failed requests itself (maxRetries ${ownRetries}) and Conclave retries too, multiplying requests. Build it with maxRetries: 0 (createChatModel does).` });
   }
-  return { model: info.name, provider: info.provider, messageCount, sampling, ...(endpoint ? { endpoint } : {}), request: { messages: [] as unknown[], parameters: { temperature: temperature ?? null } } };
+  return { ...label, messageCount, request: { messages: [] as unknown[], parameters: label.request.parameters } };
 }
 
 function bindTools(model: BaseChatModel, agent: Agent<z.ZodType | undefined>) {

@@ -7,9 +7,10 @@ import { createRequire } from "node:module";
 import { Tiktoken } from "js-tiktoken/lite";
 import type { TiktokenBPE } from "js-tiktoken/lite";
 import { ConclaveError, DefinitionError } from "../errors.ts";
-import { AGENT_METADATA_KEY, endpointOf, observeModelCall } from "../models/observe.ts";
+import { AGENT_METADATA_KEY, observeModelCall } from "../models/observe.ts";
+import { modelCallLabel } from "../models/call-label.ts";
 import { idfWeights, overlapScore, terms } from "../models/offline/text.ts";
-import { defaultModel, describeModel } from "../models/resolve.ts";
+import { defaultModel } from "../models/resolve.ts";
 import { reportEvent, runContext } from "../runtime/context.ts";
 import { observeNode } from "../runtime/observe-node.ts";
 
@@ -249,10 +250,7 @@ async function summarizeGroup(texts: readonly string[], options: SummarizeOption
     ...texts.map((text, index) => `[part-${index + 1}] ${text.replace(/\s+/g, " ").trim()}`),
   ].join("\n");
   const messages = [new SystemMessage(options.instructions ?? SUMMARY_INSTRUCTIONS), new HumanMessage(request)];
-  const info = context.model === model && context.modelInfo ? context.modelInfo : describeModel(model);
-  const endpoint = endpointOf(model);
-  const temperature = (model as { temperature?: unknown }).temperature;
-  const label = { model: info.name, provider: info.provider, messageCount: messages.length, sampling: !info.offline && temperature !== 0, ...(endpoint ? { endpoint } : {}), request: { messages, parameters: { temperature: temperature ?? null } } };
+  const label = modelCallLabel(model, config, messages);
   const response = await observeModelCall(config, label, (signal, backup) => (backup ?? model).invoke(messages, signal ? { ...config, signal } : config));
   return response.text.replace(PART, "").replace(/\s+/g, " ").trim();
 }
