@@ -73,8 +73,8 @@ describe("A/B test", () => {
     expect(countA).toBeLessThan(12);
     const results = test.results();
     expect(results.arms).toEqual([
-      { arm: "A", share: 0.5, count: countA, mean: 0, ci: [0, 0] },
-      { arm: "B", share: 0.5, count: 12 - countA, mean: 1, ci: [1, 1] },
+      { arm: "A", share: 0.5, count: countA, keys: countA, mean: 0, ci: [0, 0] },
+      { arm: "B", share: 0.5, count: 12 - countA, keys: 12 - countA, mean: 1, ci: [1, 1] },
     ]);
     expect(results.comparisons).toEqual([{ baseline: "A", arm: "B", difference: 1, ci: [1, 1], verdict: "better" }]);
     // The choice is a decision event, and the arm's model call is labelled with the arm.
@@ -112,6 +112,25 @@ describe("A/B test", () => {
     expect(test.results().comparisons[0]).toMatchObject({ verdict: "not enough data", difference: 0 });
     for (let index = 0; index < 200; index++) test.record(`k${index}`, index % 2);
     expect(test.results().comparisons[0]!.verdict).toBe("no significant difference");
+  });
+
+  it("counts each key once: recording the same outcomes 100 times per key does not make a difference significant", () => {
+    const arms = { A: "v1", B: "v2" };
+    const keysOf = (arm: string) => Array.from({ length: 200 }, (_, index) => `user-${index}`).filter((key) => createAbTest({ name: "repeat", arms, split: { A: 0.5, B: 0.5 } }).armFor(key).arm === arm).slice(0, 4);
+    // Four users per arm; B's convert more often, but four users cannot show it.
+    const outcomes = new Map([...keysOf("A").map((key, index): [string, number] => [key, Number(index === 0)]), ...keysOf("B").map((key, index): [string, number] => [key, Number(index !== 0)])]);
+    const once = createAbTest({ name: "repeat", arms, split: { A: 0.5, B: 0.5 } });
+    for (const [key, outcome] of outcomes) once.record(key, outcome);
+    const repeated = createAbTest({ name: "repeat", arms, split: { A: 0.5, B: 0.5 } });
+    for (let time = 0; time < 100; time++) for (const [key, outcome] of outcomes) repeated.record(key, outcome);
+
+    const single = once.results();
+    expect(single.comparisons[0]).toMatchObject({ difference: 0.5, verdict: "no significant difference" });
+    const many = repeated.results();
+    // The same keys with the same per-key means: the same interval and verdict, only more outcomes counted.
+    expect(many.comparisons).toEqual(single.comparisons);
+    expect(many.arms.map(({ count, keys, mean, ci }) => ({ count, keys, mean, ci }))).toEqual(single.arms.map(({ count, keys, mean, ci }) => ({ count: count * 100, keys, mean, ci })));
+    expect(many.arms.map((arm) => arm.keys)).toEqual([4, 4]);
   });
 
   it("runs compiled graphs and message-building functions as arms", async () => {

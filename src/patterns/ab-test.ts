@@ -6,6 +6,7 @@ import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { z } from "zod";
 import { DefinitionError } from "../errors.ts";
 import { mean, quantile } from "../eval/stats/bootstrap.ts";
+import { summarize } from "../eval/stats/summary.ts";
 import { hashSeed, randomIndex, seededRandom } from "../eval/stats/random.ts";
 import { definitionOf, isRunnableGraph } from "../graph/define-graph.ts";
 import { AGENT_METADATA_KEY, endpointOf, observeModelCall } from "../models/observe.ts";
@@ -41,17 +42,21 @@ export interface AbTestOptions {
   model?: BaseChatModel;
 }
 
-/** One arm's outcomes: count, mean and a bootstrap interval of the mean. */
+/** One arm's outcomes: how many, over how many keys, and the mean over keys with a bootstrap interval. */
 export interface AbArmResult {
   arm: string;
   /** The arm's target share of keys. */
   share: number;
+  /** Outcomes recorded. */
   count: number;
+  /** Distinct keys with outcomes: the independent units the mean and interval are over. */
+  keys: number;
+  /** The mean of the per-key mean outcomes (each key counts once, however often it was recorded). */
   mean: number;
   ci: [number, number];
 }
 
-/** An arm against the first arm: the difference of means with an unpaired bootstrap interval. */
+/** An arm against the first arm: the difference of per-key means with an unpaired bootstrap interval over keys. */
 export interface AbComparison {
   baseline: string;
   arm: string;
@@ -75,7 +80,7 @@ export interface AbTest {
   armFor(key: string): { arm: string; bucket: number };
   /** Records an outcome known later (a click, a rating) against the key's arm. */
   record(key: string, outcome: number, runId?: string): FeedbackEntry;
-  /** Per-arm counts and means, and each arm compared with the first (seeded: same outcomes, same intervals). */
+  /** Per-arm counts and per-key means, and each arm compared with the first over keys (seeded: same outcomes, same intervals). */
   results(options?: { level?: number; iterations?: number; seed?: number }): AbResults;
 }
 
@@ -109,13 +114,14 @@ const OptionsSchema = z
  * same arm and the arms receive their `split` of keys. The graph routes to the arm's node
  * (a conditional edge), runs it — a prompt through `observeModelCall`, labelled with the arm as
  * its agent, or a compiled graph as a subgraph — and, with `outcome`, records the score in the
- * store. `results()` aggregates per arm and compares each arm with the first by an unpaired
- * bootstrap of the difference in means (arms see different keys, so no pairing exists).
+ * store. `results()` averages outcomes per key (the unit assigned to an arm, so repeated outcomes
+ * of one key are not independent), then compares each arm's per-key means with the first's by an
+ * unpaired bootstrap over keys (arms see different keys, so no pairing exists).
  *
  * @example
  * const test = createAbTest({ arms: { A: "Answer briefly.", B: "Answer briefly and cite sources." }, split: { A: 0.5, B: 0.5 }, key: (input) => input, outcome: (answer) => (/\[\w/.test(answer) ? 1 : 0) });
  * await run(test.graph, { input: "What is the refund window?" });
- * test.results(); // { arms: [{ arm: "A", count: 1, mean: 0, … }, …], comparisons: [{ baseline: "A", arm: "B", … }] }
+ * test.results(); // { arms: [{ arm: "A", count: 1, keys: 1, mean: 0, … }, …], comparisons: [{ baseline: "A", arm: "B", … }] }
  */
 export function createAbTest(options: AbTestOptions): AbTest {
   const parsed = OptionsSchema.safeParse(options);
@@ -205,19 +211,33 @@ async function callModel(model: BaseChatModel, messages: BaseMessage[], config: 
 }
 
 function results(store: FeedbackStore, experiment: string, names: string[], split: Record<string, number>, options: { level?: number; iterations?: number; seed?: number }): AbResults {
-  const outcomes = new Map(names.map((arm) => [arm, [] as number[]]));
-  for (const entry of store.list({ experiment })) outcomes.get(entry.arm ?? "")?.push(entry.rating);
-  const byArm = new Map(store.aggregate("arm", { experiment }, options.level).map((aggregate) => [aggregate.name, aggregate]));
+  // Arms are assigned per key, so a key's outcomes are not independent: average them per key
+  // first, and let each key (the unit of randomisation) count once in the means and intervals.
+  // Otherwise recording one key many times would shrink the interval (pseudo-replication).
+  const perKey = new Map(names.map((arm) => [arm, new Map<string, { sum: number; count: number }>()]));
+  const counts = new Map(names.map((arm) => [arm, 0]));
+  for (const entry of store.list({ experiment })) {
+    const keys = perKey.get(entry.arm ?? "");
+    if (!keys) continue;
+    counts.set(entry.arm!, counts.get(entry.arm!)! + 1);
+    const id = entry.key ?? entry.runId;
+    const totals = keys.get(id) ?? { sum: 0, count: 0 };
+    totals.sum += entry.rating;
+    totals.count += 1;
+    keys.set(id, totals);
+  }
+  const keyMeans = new Map(names.map((arm) => [arm, [...perKey.get(arm)!.values()].map(({ sum, count }) => sum / count)]));
   const arms = names.map((arm) => {
-    const aggregate = byArm.get(arm);
-    return { arm, share: split[arm]!, count: aggregate?.count ?? 0, mean: aggregate?.mean ?? 0, ci: aggregate?.ci ?? ([0, 0] as [number, number]) };
+    const means = keyMeans.get(arm)!;
+    const { n, mean, ci } = summarize(means, options);
+    return { arm, share: split[arm]!, count: counts.get(arm)!, keys: n, mean, ci };
   });
   const baseline = names[0]!;
-  const comparisons = names.slice(1).map((arm) => compare(baseline, arm, outcomes.get(baseline)!, outcomes.get(arm)!, options));
+  const comparisons = names.slice(1).map((arm) => compare(baseline, arm, keyMeans.get(baseline)!, keyMeans.get(arm)!, options));
   return { experiment, arms, comparisons };
 }
 
-/** Unpaired percentile bootstrap of mean(b) − mean(a): each arm resampled on its own. */
+/** Unpaired percentile bootstrap over keys of mean(b) − mean(a): each arm's per-key means resampled on their own. */
 function compare(baseline: string, arm: string, a: number[], b: number[], options: { level?: number; iterations?: number; seed?: number }): AbComparison {
   if (a.length < 2 || b.length < 2) return { baseline, arm, difference: a.length && b.length ? mean(b) - mean(a) : 0, ci: [0, 0], verdict: "not enough data" };
   const { level = 0.95, iterations = 2000, seed = 0 } = options;
