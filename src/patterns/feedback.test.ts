@@ -1,13 +1,20 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { DefinitionError } from "../errors.ts";
+import { summarize } from "../eval/stats/summary.ts";
 import { scriptedModel } from "../testing/index.ts";
 import { createFeedbackStore } from "./feedback.ts";
 import type { FeedbackStore } from "./feedback.ts";
 import { routeModel } from "./router.ts";
 import type { RouteCandidate } from "./router.ts";
+
+// summarize runs the bootstrap; wrapping it (behaviour unchanged) lets a test count bootstrap computations.
+vi.mock("../eval/stats/summary.ts", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("../eval/stats/summary.ts")>();
+  return { ...actual, summarize: vi.fn(actual.summarize) };
+});
 
 const cheap: RouteCandidate = { name: "model-a", model: scriptedModel(), capability: 1, costPerMillion: 0.2 };
 const pricier: RouteCandidate = { name: "model-b", model: scriptedModel(), capability: 1, costPerMillion: 0.8 };
@@ -114,6 +121,38 @@ describe("feedback store", () => {
     const large: RouteCandidate = { name: "large", model: scriptedModel(), capability: 3, costPerMillion: 10 };
     expect(feedback.preferredModel("First read the file, then count the words.", { candidates: [cheap, twin, large] }).candidate.name).toBe("large");
   });
+
+  it("stays cheap as ratings pile up: 50 routings after 40,000 ratings bootstrap each model once, and again only after it gets a new rating", () => {
+    const feedback = store();
+    for (let index = 0; index < 40_000; index++) {
+      const model = index % 2 ? "model-b" : "model-a";
+      feedback.rate({ runId: `run-${index}`, rating: model === "model-b" ? 4 + (index % 3) / 2 : 1 + (index % 3) / 2, model });
+    }
+    const bootstraps = vi.mocked(summarize);
+    bootstraps.mockClear();
+    const started = performance.now();
+    expect(feedback.preferredModel("Summarise this ticket.", { candidates }).candidate.name).toBe("model-b");
+    const first = performance.now() - started;
+    for (let call = 1; call < 50; call++) expect(feedback.preferredModel("Summarise this ticket.", { candidates }).candidate.name).toBe("model-b");
+    const rest = performance.now() - started - first;
+    // Measured, not asserted (timing depends on the machine): the bound below is on work done.
+    console.log(`feedback benchmark, 40,000 ratings: first preferredModel call (bootstraps both models) ${first.toFixed(1)} ms; the next 49 (cached intervals) ${rest.toFixed(1)} ms, ${(rest / 49).toFixed(2)} ms per call`);
+    expect(bootstraps).toHaveBeenCalledTimes(2);
+    expect(bootstraps.mock.calls.map(([ratings]) => ratings.length)).toEqual([20_000, 20_000]);
+
+    // A new rating for one model invalidates that model's interval only.
+    bootstraps.mockClear();
+    feedback.rate({ runId: "run-late", rating: 1, model: "model-a" });
+    const decision = feedback.preferredModel("Summarise this ticket.", { candidates });
+    expect(bootstraps).toHaveBeenCalledTimes(1);
+    expect(decision.ratings.find((rated) => rated.name === "model-a")!.count).toBe(20_001);
+    // Counts and means are SQL aggregates, and model-b's cached interval equals a fresh one.
+    const cachedB = decision.ratings.find((rated) => rated.name === "model-b")!;
+    const { n, mean, ci, stderr } = summarize(feedback.list({ model: "model-b" }).map((entry) => entry.rating));
+    expect(cachedB).toMatchObject({ count: n, ci });
+    expect(cachedB.mean).toBeCloseTo(mean, 9);
+    expect(cachedB.stderr).toBeCloseTo(stderr, 12);
+  }, 60_000);
 
   it("refuses ratings without a run id or a finite rating", () => {
     const feedback = store();

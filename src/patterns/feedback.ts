@@ -93,7 +93,11 @@ const SCHEMA = `
     run_id TEXT NOT NULL, rating REAL NOT NULL, model TEXT, prompt TEXT, experiment TEXT, arm TEXT, key TEXT, comment TEXT
   );
   CREATE INDEX IF NOT EXISTS feedback_experiment ON feedback (experiment, arm);
+  CREATE INDEX IF NOT EXISTS feedback_model ON feedback (model, rating);
+  CREATE INDEX IF NOT EXISTS feedback_prompt ON feedback (prompt, rating);
 `;
+/** Interval cache entries kept at most; past this the cache starts over (a bound, not a policy). */
+const MAX_CACHED_INTERVALS = 10_000;
 const COLUMNS = { runId: "run_id", model: "model", prompt: "prompt", experiment: "experiment", arm: "arm", key: "key" } as const;
 
 interface Row {
@@ -128,20 +132,47 @@ export function createFeedbackStore(options: { path?: string; cwd?: string; now?
   const db: SqliteDatabase = openSqlite(path, SCHEMA, { store: "feedback store", instead: "use createFeedbackStore() without a path (in memory)" });
   const insert = db.prepare(`INSERT INTO feedback (id, created_at, run_id, rating, model, prompt, experiment, arm, key, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
 
-  const list = (filter: FeedbackFilter = {}): FeedbackEntry[] => {
+  const conditions = (filter: FeedbackFilter = {}) => {
     const fields = Object.entries(filter).filter(([field, value]) => value !== undefined && field in COLUMNS) as Array<[keyof typeof COLUMNS, string]>;
-    const where = fields.length ? ` WHERE ${fields.map(([field]) => `${COLUMNS[field]} = ?`).join(" AND ")}` : "";
-    return (db.prepare(`SELECT * FROM feedback${where} ORDER BY seq`).all(...fields.map(([, value]) => value)) as Row[]).map(fromRow);
+    return { clauses: fields.map(([field]) => `${COLUMNS[field]} = ?`), params: fields.map(([, value]) => value), key: JSON.stringify(fields.sort(([a], [b]) => a.localeCompare(b))) };
   };
 
-  const aggregate = (by: "model" | "prompt" | "arm", filter?: FeedbackFilter, level?: number): FeedbackAggregate[] => {
-    const groups = new Map<string, number[]>();
-    for (const entry of list(filter)) {
-      const name = entry[by];
-      if (name !== undefined) groups.set(name, [...(groups.get(name) ?? []), entry.rating]);
-    }
-    return [...groups].map(([name, ratings]) => summary(name, ratings, level)).sort((a, b) => b.mean - a.mean || a.name.localeCompare(b.name));
+  const list = (filter: FeedbackFilter = {}): FeedbackEntry[] => {
+    const { clauses, params } = conditions(filter);
+    const where = clauses.length ? ` WHERE ${clauses.join(" AND ")}` : "";
+    return (db.prepare(`SELECT * FROM feedback${where} ORDER BY seq`).all(...params) as Row[]).map(fromRow);
   };
+
+  // A group's bootstrap interval, keyed by grouping, filter, level and group name. SQL's count and
+  // last seq per group say whether ratings arrived since (from this or another process sharing
+  // the file); only then is the group's interval recomputed, so repeated routing stays cheap.
+  const intervals = new Map<string, { count: number; lastSeq: number; stderr: number; ci: [number, number] }>();
+
+  const aggregateGroups = (by: "model" | "prompt" | "arm", filter: FeedbackFilter | undefined, level: number | undefined, only?: readonly string[]): FeedbackAggregate[] => {
+    const column = COLUMNS[by];
+    const { clauses, params, key } = conditions(filter);
+    if (only?.length === 0) return [];
+    const restrict = only ? [`${column} IN (${only.map(() => "?").join(", ")})`] : [];
+    const where = [`${column} IS NOT NULL`, ...clauses, ...restrict].join(" AND ");
+    // Counts and means come from SQL (GROUP BY over an index), never by copying rows into JS.
+    const groups = db.prepare(`SELECT ${column} AS name, COUNT(*) AS count, AVG(rating) AS mean, MAX(seq) AS lastSeq FROM feedback WHERE ${where} GROUP BY ${column}`).all(...params, ...(only ?? [])) as Array<{ name: string; count: number; mean: number; lastSeq: number }>;
+    return groups
+      .map((group) => {
+        const cacheKey = JSON.stringify([by, key, level ?? null, group.name]);
+        let cached = intervals.get(cacheKey);
+        if (!cached || cached.count !== group.count || cached.lastSeq !== group.lastSeq) {
+          const ratings = db.prepare(`SELECT rating FROM feedback WHERE ${[`${column} = ?`, ...clauses].join(" AND ")} ORDER BY seq`).pluck().all(group.name, ...params) as number[];
+          const { stderr, ci } = summarize(ratings, level === undefined ? {} : { level });
+          if (intervals.size >= MAX_CACHED_INTERVALS) intervals.clear();
+          cached = { count: group.count, lastSeq: group.lastSeq, stderr, ci };
+          intervals.set(cacheKey, cached);
+        }
+        return { name: group.name, count: group.count, mean: group.mean, stderr: cached.stderr, ci: cached.ci };
+      })
+      .sort((a, b) => b.mean - a.mean || a.name.localeCompare(b.name));
+  };
+
+  const aggregate = (by: "model" | "prompt" | "arm", filter?: FeedbackFilter, level?: number): FeedbackAggregate[] => aggregateGroups(by, filter, level);
 
   return {
     path,
@@ -156,8 +187,8 @@ export function createFeedbackStore(options: { path?: string; cwd?: string; now?
     aggregate,
     preferredModel(task, preferOptions) {
       const { minRatings = 3, minRating, level, ...router } = preferOptions;
-      const names = new Set((router.candidates ?? []).map((candidate) => candidate.name));
-      const ratings = aggregate("model", undefined, level).filter((rated) => names.has(rated.name));
+      // Only the candidates' groups are read (an indexed IN), not every model ever rated.
+      const ratings = aggregateGroups("model", undefined, level, [...new Set((router.candidates ?? []).map((candidate) => candidate.name))]);
       const { kept, excluded, everyOneOut } = ruleOut(router.candidates ?? [], ratings, minRatings, minRating);
       const decision = routeModel(task, { ...router, candidates: kept });
       const note = everyOneOut
@@ -199,11 +230,6 @@ function ruleOut(candidates: readonly RouteCandidate[], ratings: FeedbackAggrega
   const meanOf = (candidate: RouteCandidate) => byName.get(candidate.name)?.mean ?? average;
   kept = [...kept].sort((a, b) => meanOf(b) - meanOf(a));
   return { kept, excluded: everyOneOut ? [] : excluded, everyOneOut };
-}
-
-function summary(name: string, ratings: number[], level: number | undefined): FeedbackAggregate {
-  const { n, mean, stderr, ci } = summarize(ratings, level === undefined ? {} : { level });
-  return { name, count: n, mean, stderr, ci };
 }
 
 function format(value: number): string {
