@@ -160,6 +160,74 @@ describe("stream processor", () => {
     await expect(stream.run()).rejects.toThrow(/has already run: its source can be read once/);
   });
 
+  it("starts no batch after an abort with a full buffer, and reports the buffered items as unprocessed", async () => {
+    const controller = new AbortController();
+    const release = gate();
+    const started = gate();
+    let pulls = 0;
+    let processCalls = 0;
+    function* many() {
+      for (let item = 0; item < 1_000; item++) {
+        pulls++;
+        yield item;
+      }
+    }
+    const deadLetters = { add: vi.fn() };
+    const stream = createStreamProcessor({
+      source: many(),
+      bufferSize: 20,
+      batch: { size: 5, maxWaitMs: 1_000 },
+      deadLetters,
+      process: async (batch: number[]) => {
+        processCalls++;
+        started.open();
+        await release.opened;
+        return batch;
+      },
+      sink: () => {},
+    });
+    const running = stream.run({ signal: controller.signal });
+    await started.opened;
+    // The first batch is in process and the producer has filled the buffer behind it.
+    await vi.waitFor(() => expect(pulls).toBe(25));
+    controller.abort();
+    release.open();
+    const report = await running;
+    expect(processCalls).toBe(1);
+    expect(report).toMatchObject({ status: "aborted", pulled: 25, sunk: 5, deadLettered: 0, unprocessed: 20, batches: 1 });
+    expect(report.sunk + report.deadLettered + report.unprocessed).toBe(pulls);
+    expect(deadLetters.add).not.toHaveBeenCalled();
+  });
+
+  it("counts a batch cut short by the abort as unprocessed, not as a failure", async () => {
+    const controller = new AbortController();
+    const deadLetters = { add: vi.fn() };
+    const alerts: StreamAlert[] = [];
+    const started = gate();
+    const stream = createStreamProcessor({
+      source: ["a", "b", "c", "d"],
+      bufferSize: 10,
+      batch: { size: 2, maxWaitMs: 1_000 },
+      deadLetters,
+      onAlert: (alert) => alerts.push(alert),
+      process: () => {
+        started.open();
+        return new Promise<string[]>((_, reject) => controller.signal.addEventListener("abort", () => reject(new Error("cancelled"))));
+      },
+      sink: () => {},
+    });
+    const running = stream.run({ signal: controller.signal });
+    await started.opened;
+    controller.abort();
+    const report = await running;
+    // The batch in process (2 items) and whatever the producer had buffered by then: all pulled, none failed.
+    expect(report).toMatchObject({ status: "aborted", sunk: 0, deadLettered: 0, batches: 1 });
+    expect(report.pulled).toBeGreaterThanOrEqual(2);
+    expect(report.unprocessed).toBe(report.pulled);
+    expect(deadLetters.add).not.toHaveBeenCalled();
+    expect(alerts).toEqual([]);
+  });
+
   it("sinks every item pulled before the source failed, then reports the source's failure", async () => {
     const seen: number[] = [];
     async function* broken() {

@@ -1,6 +1,8 @@
+import { isGraphBubbleUp } from "@langchain/langgraph";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { z } from "zod";
 import { ConclaveError } from "../errors.ts";
+import { isBudgetExceeded } from "../runtime/budget.ts";
 import { reportEvent, runContext } from "../runtime/context.ts";
 import { errorRecord, parsePatternOptions } from "./batch.ts";
 import type { DeadLetterSink } from "./batch.ts";
@@ -38,13 +40,15 @@ export interface StreamProcessorOptions<T, R> {
   deadLetters?: DeadLetterSink;
 }
 
-/** What a stream did. `sunk + deadLettered === pulled` when it ends normally. */
+/** What a stream did. `sunk + deadLettered + unprocessed === pulled`, always. */
 export interface StreamReport {
   name: string;
   status: "done" | "aborted";
   pulled: number;
   sunk: number;
   deadLettered: number;
+  /** Items pulled but never processed because the stream was aborted (0 when it ends normally). */
+  unprocessed: number;
   batches: number;
   /** Batches cut by `maxWaitMs` before they were full. */
   timeFlushes: number;
@@ -103,7 +107,9 @@ const OptionsSchema = z.object({
  * buffer has room, so a slow sink slows the producer and nothing is ever dropped: at most
  * `bufferSize + batch.size` items are in flight. Alerts fire when the producer has been held back
  * longer than `alertAfterMs`, and when a batch fails (it then goes to `deadLetters`, or stops the
- * stream with `StreamProcessingError`). Inside a graph node, pass the node's `config` to `run`:
+ * stream with `StreamProcessingError`). After an abort no new batch starts; the buffered items are
+ * counted as `unprocessed`. A spent budget or an interrupt in `process` stops the stream and is
+ * rethrown. Inside a graph node, pass the node's `config` to `run`:
  * alerts become `warning` events of the run, and `process` can call models with it.
  *
  * @example
@@ -126,7 +132,7 @@ export function createStreamProcessor<T, R = T>(options: StreamProcessorOptions<
     const buffer: Array<{ item: T; at: number }> = [];
     const room = new Notifier();
     const data = new Notifier();
-    const counts = { pulled: 0, sunk: 0, deadLettered: 0, batches: 0, timeFlushes: 0, maxInFlight: 0, alerts: 0 };
+    const counts = { pulled: 0, sunk: 0, deadLettered: 0, unprocessed: 0, batches: 0, timeFlushes: 0, maxInFlight: 0, alerts: 0 };
     let sourceDone = false;
     let stopped = false;
     let sourceError: unknown;
@@ -201,7 +207,12 @@ export function createStreamProcessor<T, R = T>(options: StreamProcessorOptions<
         if (buffer.length === 0) return;
         // Wait for a full batch, but never past the oldest item's deadline.
         while (buffer.length < size && !sourceDone && !stopped && Date.now() < buffer[0]!.at + maxWaitMs) await data.wait(buffer[0]!.at + maxWaitMs - Date.now());
-        const flushedBy = buffer.length >= size ? "size" : sourceDone || stopped ? "end" : "time";
+        // After an abort no new batch starts: what is left in the buffer is reported as unprocessed.
+        if (stopped) {
+          counts.unprocessed += buffer.splice(0).length;
+          return;
+        }
+        const flushedBy = buffer.length >= size ? "size" : sourceDone ? "end" : "time";
         const batch = buffer.splice(0, size).map((entry) => entry.item);
         room.notify();
         counts.batches++;
@@ -219,6 +230,12 @@ export function createStreamProcessor<T, R = T>(options: StreamProcessorOptions<
         await options.sink(results, context);
         counts.sunk += batch.length;
       } catch (error) {
+        // A batch cut short by the abort is unprocessed, not failed; a spent budget or an interrupt is the run's business.
+        if (signal?.aborted) {
+          counts.unprocessed += batch.length;
+          return;
+        }
+        if (isGraphBubbleUp(error) || isBudgetExceeded(error)) throw error;
         const message = error instanceof Error ? error.message : String(error);
         alert({ kind: "process-failed", stage, batchIndex: context.batchIndex, items: batch.length, error: message, message: `${name}: batch ${context.batchIndex} (${batch.length} items) failed in ${stage}: ${message}${settings.deadLetters ? "; kept in the dead-letter queue" : "; stopping the stream"}` });
         if (!settings.deadLetters) {
