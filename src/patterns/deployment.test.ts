@@ -2,7 +2,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DefinitionError } from "../errors.ts";
+import { DefinitionError, RunAbortedError } from "../errors.ts";
+import { BudgetExceededError } from "../runtime/budget.ts";
 import { SqliteDeploymentStore } from "./deployment-store.ts";
 import { UnknownFlagError, createDeployment } from "./deployment.ts";
 import type { DeploymentEvent, DeploymentOptions } from "./deployment.ts";
@@ -120,6 +121,28 @@ describe("deployment: canary with automatic rollback", () => {
     await expect(live.serve("ann", (target) => `${target} answered`)).resolves.toBe("graph-v2 answered");
     await expect(live.serve("cy", () => Promise.reject(new Error("timeout")))).rejects.toThrow("timeout");
     expect(live.state()).toMatchObject({ stable: { requests: 1, errors: 1 }, canary: { requests: 1, errors: 0 } });
+  });
+});
+
+describe("deployment: what serve() does not count", () => {
+  it("does not roll back on 100 cancelled canary requests: aborts, cancelled runs and spent budgets are not the version's errors", async () => {
+    const { deployment: live, events } = deployment({ rollout: { users: ["ann"] } });
+    feed(live, "stable", 100, 0);
+    const aborted = new AbortController();
+    aborted.abort();
+    const cancellations = [
+      () => Promise.reject(new DOMException("The operation was aborted.", "AbortError")),
+      () => Promise.reject(new RunAbortedError(new Error("user pressed stop"))),
+      () => Promise.reject(new BudgetExceededError("maxModelCalls", 2, 3)),
+    ];
+    for (let index = 0; index < 100; index++) {
+      const cancelled = index % 4 === 3 ? () => Promise.reject(new Error("socket hang up")) : cancellations[index % 4]!;
+      // Every fourth request fails with a plain error, but under a signal that was aborted: a cancellation too.
+      await expect(live.serve("ann", cancelled, index % 4 === 3 ? { signal: aborted.signal } : undefined)).rejects.toThrow();
+    }
+    expect(live.state()).toMatchObject({ status: "canary", canary: { requests: 0, errors: 0 } });
+    expect(events).toEqual([]);
+    expect(live.route("ann").version).toBe("canary");
   });
 });
 

@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
+import { isGraphBubbleUp } from "@langchain/langgraph";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { z } from "zod";
-import { ConclaveError, DefinitionError } from "../errors.ts";
+import { ConclaveError, DefinitionError, RunAbortedError } from "../errors.ts";
+import { isBudgetExceeded } from "../runtime/budget.ts";
 import { reportEvent } from "../runtime/context.ts";
 import { parsePatternOptions } from "./batch.ts";
 import { MemoryDeploymentStore } from "./deployment-store.ts";
@@ -17,7 +19,10 @@ export interface DeploymentVersion<T> {
 /** A feature flag: on or off for everyone, on for listed users, and/or on for a stable share of users. */
 export type FlagRule = boolean | { users?: string[]; percent?: number };
 
-/** The automatic rollback rule: roll back when the canary's error rate exceeds stable's by more than `margin`, once both have `minSamples`. */
+/**
+ * The automatic rollback rule: roll back when the canary's error rate exceeds stable's by more than `margin`, once both have `minSamples`.
+ * Known limit: the rates compare cumulative counts since the canary started, not a sliding window, so a late regression shows slowly.
+ */
 export interface RollbackRule {
   metric: "error-rate";
   /** 0..1: 0.05 allows the canary five points more errors than stable. */
@@ -154,14 +159,14 @@ export function createDeployment<T>(options: DeploymentOptions<T>) {
     route,
     isEnabled,
     record,
-    /** Routes `user`, runs `call` on the chosen target, and records the outcome: a throw counts as an error and is rethrown. */
+    /** Routes `user`, runs `call` on the chosen target, and records the outcome: a throw counts as an error and is rethrown, except a cancellation, a spent budget or an interrupt (not the version's fault: rethrown, not recorded). */
     async serve<R>(user: string, call: (target: T, route: DeploymentRoute<T>) => R | Promise<R>, config?: LangGraphRunnableConfig): Promise<R> {
       const chosen = route(user);
       let result: R;
       try {
         result = await call(chosen.target, chosen);
       } catch (error) {
-        record(chosen.version, "error", config);
+        if (!isNotTheVersionsFault(error, config)) record(chosen.version, "error", config);
         throw error;
       }
       record(chosen.version, "ok", config);
@@ -182,6 +187,12 @@ export function createDeployment<T>(options: DeploymentOptions<T>) {
     },
     state: (): DeploymentState => store.load(key),
   };
+}
+
+/** A cancelled request, a spent run budget or an interrupt says nothing about the version: counting it could roll back a healthy canary. */
+function isNotTheVersionsFault(error: unknown, config: LangGraphRunnableConfig | undefined): boolean {
+  if (config?.signal?.aborted || isBudgetExceeded(error) || isGraphBubbleUp(error) || error instanceof RunAbortedError) return true;
+  return typeof error === "object" && error !== null && (error as { name?: unknown }).name === "AbortError";
 }
 
 export type Deployment<T> = ReturnType<typeof createDeployment<T>>;
