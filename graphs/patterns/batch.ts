@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HumanMessage } from "@langchain/core/messages";
-import { DeadLetterQueue, compileGraph, createBatchGraph, defineGraph, observeModelCall, runContext } from "conclave";
+import { DeadLetterQueue, compileGraph, createAgentGraph, createBatchGraph, defineAgent, defineGraph } from "conclave";
 import type { BatchItemContext, GraphBuildContext } from "conclave";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -41,16 +41,17 @@ function readTickets(source: string | undefined, cwd: string): Ticket[] {
   return JSON.parse(readFileSync(path, "utf8")) as Ticket[];
 }
 
-/** Routing and priority are rules; the gist comes from one model call, through observeModelCall. */
+// An agent, so each call takes the run's full model path: fallback models, cache, record/replay, breakers, budget.
+const summariser = createAgentGraph(defineAgent({ name: "ticket-summariser", instructions: "Say in one sentence what the customer needs.", tools: [], maxSteps: 1 }));
+
+/** Routing and priority are rules; the gist comes from one call of the summariser agent, with the node's config. */
 async function triage(ticket: Ticket, context: BatchItemContext): Promise<Triaged> {
   if (!ticket.body.trim()) throw new Error(`ticket ${ticket.id} has no body to triage`);
   const team = TEAMS[ticket.product];
   if (!team) throw new Error(`no team handles product "${ticket.product}" (known: ${Object.keys(TEAMS).join(", ")})`);
-  const model = runContext(context.config).model;
-  if (!model) throw new Error("no model in the run context: run the graph with run() or conclave run");
-  const messages = [new HumanMessage(`What does this customer need? Answer in one sentence.\n[${ticket.id}] ${ticket.subject}. ${ticket.body}`)];
-  const answer = await observeModelCall(context.config, { model: (model as { model?: string }).model ?? "model", messageCount: messages.length }, (signal) => model.invoke(messages, { ...context.config, ...(signal ? { signal } : {}) }));
-  const summary = (answer.text.replace(/\s*\[[^\]]+\]/g, "").match(/[^.!?]+[.!?]/)?.[0] ?? answer.text).trim();
+  const { messages } = await summariser.invoke({ messages: [new HumanMessage(`What does this customer need? Answer in one sentence.\n[${ticket.id}] ${ticket.subject}. ${ticket.body}`)] }, context.config);
+  const text = messages.at(-1)?.text ?? "";
+  const summary = (text.replace(/\s*\[[^\]]+\]/g, "").match(/[^.!?]+[.!?]/)?.[0] ?? text).trim();
   return { id: ticket.id, team, priority: HIGH.test(ticket.body) ? "high" : MEDIUM.test(ticket.body) ? "medium" : "low", summary };
 }
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HumanMessage } from "@langchain/core/messages";
-import { DeadLetterQueue, compileGraph, createEtlGraph, defineGraph, observeModelCall, rejectRecord, runContext } from "conclave";
+import { DeadLetterQueue, compileGraph, createAgentGraph, createEtlGraph, defineAgent, defineGraph, rejectRecord } from "conclave";
 import type { EtlContext, GraphBuildContext } from "conclave";
 import { z } from "zod";
 
@@ -56,14 +56,15 @@ function* parseCsv(text: string): Generator<Row | ReturnType<typeof rejectRecord
   }
 }
 
-/** One model call per record, through observeModelCall like every Conclave model call: the comment's main point. */
+// An agent, so each call takes the run's full model path: fallback models, cache, record/replay, breakers, budget.
+const summariser = createAgentGraph(defineAgent({ name: "feedback-summariser", instructions: "Give the main point of the customer comment in one sentence.", tools: [], maxSteps: 1 }));
+
+/** One model call per record, through the summariser agent with the node's config: the comment's main point. */
 async function summarise(row: Row, context: EtlContext): Promise<string> {
-  const model = runContext(context.config).model;
-  if (!model) throw new Error("no model in the run context: run the graph with run() or conclave run");
-  const messages = [new HumanMessage(`What is the main point of this customer comment? Answer in one sentence.\n[${row.id}] ${row.comment}`)];
-  const answer = await observeModelCall(context.config, { model: (model as { model?: string }).model ?? "model", messageCount: messages.length }, (signal) => model.invoke(messages, { ...context.config, ...(signal ? { signal } : {}) }));
+  const { messages } = await summariser.invoke({ messages: [new HumanMessage(`What is the main point of this customer comment? Answer in one sentence.\n[${row.id}] ${row.comment}`)] }, context.config);
+  const text = messages.at(-1)?.text ?? "";
   // The first sentence, without the citation marks the offline model adds.
-  return (answer.text.replace(/\s*\[[^\]]+\]/g, "").match(/[^.!?]+[.!?]/)?.[0] ?? answer.text).trim();
+  return (text.replace(/\s*\[[^\]]+\]/g, "").match(/[^.!?]+[.!?]/)?.[0] ?? text).trim();
 }
 
 /** Customer feedback CSV → normalised, summarised, validated records → a warehouse table (here, in memory). */

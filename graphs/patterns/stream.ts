@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { HumanMessage } from "@langchain/core/messages";
 import { END, START, StateGraph, StateSchema } from "@langchain/langgraph";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { compileGraph, createStreamProcessor, defineGraph, observeModelCall, observeNode, runContext, setStepBudget } from "conclave";
+import { compileGraph, createAgentGraph, createStreamProcessor, defineAgent, defineGraph, observeNode, setStepBudget } from "conclave";
 import type { StreamReport } from "conclave";
 import { z } from "zod";
 
@@ -32,24 +32,30 @@ export interface SensorStreamOptions {
   lullMs?: number;
   /** The store stalls this long on one batch (a compaction). */
   stallMs?: number;
+  /** Told the running totals after every reading the gateway hands over and every batch the store takes: lets a caller measure what is in flight itself. */
+  onFlow?: (flow: { pulled: number; sunk: number }) => void;
 }
 
 /** A deterministic sensor feed: four sensors on a slow wave, one overheating spike every 53 readings. */
-async function* readings(count: number, options: Required<SensorStreamOptions>): AsyncGenerator<Reading> {
+async function* readings(count: number, options: Required<Omit<SensorStreamOptions, "onFlow">>, pulled: (seq: number) => void): AsyncGenerator<Reading> {
   for (let seq = 0; seq < count; seq++) {
     if (seq === options.lullAfter) await sleep(options.lullMs);
     const spike = seq % 53 === 17;
+    // The body runs again only when the processor asks for the next reading: this is the moment it is pulled.
+    pulled(seq);
     yield { seq, sensor: `sensor-${seq % 4}`, celsius: spike ? 95 : Math.round((21 + 4 * Math.sin(seq / 9)) * 10) / 10 };
   }
 }
 
-/** Asks the run's model for a one-line alert per overheating reading, through observeModelCall. */
+// An agent, so each call takes the run's full model path: fallback models, cache, record/replay, breakers, budget.
+const describer = createAgentGraph(defineAgent({ name: "overheating-describer", instructions: "Say which sensors overheated and when, one sentence per sensor.", tools: [], maxSteps: 1 }));
+
+/** Asks the describer agent, with the node's config, for a one-line alert per batch with overheating readings. */
 async function describeOverheating(hot: Reading[], config: LangGraphRunnableConfig): Promise<string[]> {
-  const model = runContext(config).model;
-  if (!model || !hot.length) return hot.map((reading) => `${reading.sensor} read ${reading.celsius} °C at reading ${reading.seq}.`);
+  if (!hot.length) return [];
   const messages = [new HumanMessage(`Which sensors overheated, and when? One sentence per sensor.\n${hot.map((reading) => `[${reading.sensor}@${reading.seq}] ${reading.sensor} read ${reading.celsius} °C at reading ${reading.seq}, above the 80 °C limit.`).join("\n")}`)];
-  const answer = await observeModelCall(config, { model: (model as { model?: string }).model ?? "model", messageCount: 1 }, (signal) => model.invoke(messages, { ...config, ...(signal ? { signal } : {}) }));
-  return [answer.text.trim()];
+  const result = await describer.invoke({ messages }, config);
+  return [(result.messages.at(-1)?.text ?? "").trim()];
 }
 
 /** One node: the readings stream through a bounded buffer in micro-batches into per-sensor statistics. */
@@ -60,9 +66,13 @@ export function createSensorStream(options: SensorStreamOptions = {}) {
     const sensors: Record<string, z.infer<typeof SensorStats>> = {};
     const anomalies: string[] = [];
     const alerts: string[] = [];
+    const flow = { pulled: 0, sunk: 0 };
     const stream = createStreamProcessor<Reading, Reading>({
       name: "sensor-stream",
-      source: readings(count, timing),
+      source: readings(count, timing, () => {
+        flow.pulled++;
+        options.onFlow?.(flow);
+      }),
       bufferSize: 32,
       batch: { size: 16, maxWaitMs: 50 },
       alertAfterMs: 100,
@@ -81,6 +91,8 @@ export function createSensorStream(options: SensorStreamOptions = {}) {
           stats.min = Math.min(stats.min, celsius);
           stats.max = Math.max(stats.max, celsius);
         }
+        flow.sunk += batch.length;
+        options.onFlow?.(flow);
       },
       onAlert: (alert) => alerts.push(alert.message),
     });
@@ -102,7 +114,7 @@ export const example = defineGraph({
   output: (state) => {
     const report = state.report!;
     const lines = [
-      `Streamed ${report.sunk} of ${report.pulled} readings in ${report.batches} batches (${report.timeFlushes} cut by time); at most ${report.maxInFlight} in flight; ${report.deadLettered} dead-lettered; ${report.durationMs} ms.`,
+      `Streamed ${report.sunk} of ${report.pulled} readings in ${report.batches} batches (${report.timeFlushes} cut by time); at most ${report.maxInFlight} in flight; ${report.deadLettered} dead-lettered${report.unprocessed ? `; ${report.unprocessed} left unprocessed by the abort` : ""}; ${report.durationMs} ms.`,
       ...Object.entries(state.sensors).sort(([a], [b]) => a.localeCompare(b)).map(([sensor, stats]) => `- ${sensor}: ${stats.count} readings, ${stats.min}–${stats.max} °C, mean ${stats.mean} °C`),
       ...(state.anomalies.length ? ["Overheating:", ...state.anomalies.map((line) => `- ${line}`)] : []),
       ...(state.alerts.length ? ["Alerts:", ...state.alerts.map((line) => `- ${line}`)] : []),
