@@ -15,17 +15,17 @@ describe("the deployment example on its sample, offline", () => {
     const { state } = await run(graph, example.input(example.sample!), { events });
 
     // The simulation is deterministic: same customers, same faults, same rollback point.
-    expect(state.rolledBackAt).toBe(393);
-    expect(state.traffic).toEqual({ before: { v1: 285, v2: 108 }, after: { v1: 207, v2: 0 }, errors: { v1: 10, v2: 8 } });
-    expect(state.final).toMatchObject({ status: "rolled-back", canary: { requests: 108, errors: 8 } });
+    expect(state.rolledBackAt).toBe(458);
+    expect(state.traffic).toEqual({ before: { v1: 352, v2: 106 }, after: { v1: 142, v2: 0 }, errors: { v1: 9, v2: 8 } });
+    expect(state.final).toMatchObject({ status: "rolled-back", canary: { requests: 106, errors: 8 } });
     // About a quarter of the traffic went to the canary before the rollback.
-    expect(108 / (285 + 108)).toBeGreaterThan(0.2);
+    expect(106 / (352 + 106)).toBeGreaterThan(0.2);
     expect(state.events).toHaveLength(1);
-    const reason = "v2 error rate 7.4% (8/108) exceeds v1's 2.1% (6/285) by more than 5.0%";
+    const reason = "v2 error rate 7.5% (8/106) exceeds v1's 2.0% (7/352) by more than 5.0%";
     expect(state.events[0]).toMatchObject({ type: "rolled-back", automatic: true, reason });
     expect(seen.filter((event) => event.type === "decision")).toEqual([expect.objectContaining({ by: "deployment:shipping-quotes", next: "v1", reason })]);
     expect(seen.some((event) => event.type === "warning" && event.message === `deployment shipping-quotes: rolled back to v1: ${reason}`)).toBe(true);
-    expect(example.output(state).answer.split("\n")[0]).toBe(`v2 was rolled back automatically after request 393 of 600: ${reason}.`);
+    expect(example.output(state).answer.split("\n")[0]).toBe(`v2 was rolled back automatically after request 458 of 600: ${reason}.`);
   });
 
   it("keeps the rollback in a SQLite store: the next run sends every request to v1 from the start", async () => {

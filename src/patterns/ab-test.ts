@@ -7,7 +7,7 @@ import { z } from "zod";
 import { DefinitionError } from "../errors.ts";
 import { mean, quantile } from "../eval/stats/bootstrap.ts";
 import { summarize } from "../eval/stats/summary.ts";
-import { hashSeed, randomIndex, seededRandom } from "../eval/stats/random.ts";
+import { hashSeed, randomIndex, seededRandom, stableShare } from "../eval/stats/random.ts";
 import { definitionOf, isRunnableGraph } from "../graph/define-graph.ts";
 import { AGENT_METADATA_KEY, endpointOf, observeModelCall } from "../models/observe.ts";
 import { defaultModel, describeModel } from "../models/resolve.ts";
@@ -135,7 +135,7 @@ export function createAbTest(options: AbTestOptions): AbTest {
   }
 
   const armFor = (assignmentKey: string) => {
-    const bucket = seededRandom(hashSeed(name, assignmentKey))();
+    const bucket = stableShare(name, assignmentKey);
     let cumulative = 0;
     // The last arm also takes rounding leftovers, so every bucket lands somewhere.
     const arm = names.find((candidate) => (cumulative += split[candidate]!) > bucket) ?? names.at(-1)!;

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { stableShare } from "../eval/stats/random.ts";
 import { isGraphBubbleUp } from "@langchain/langgraph";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { z } from "zod";
@@ -83,7 +83,7 @@ const OptionsSchema = z
 
 /** 0..9999 from a SHA-256 of the key: the same user always lands in the same bucket, for every process. */
 export function stableBucket(key: string): number {
-  return createHash("sha256").update(key).digest().readUInt32BE(0) % 10_000;
+  return Math.floor(stableShare(key) * 10_000);
 }
 
 const rate = (stats: DeploymentVersionStats) => (stats.requests ? stats.errors / stats.requests : 0);

@@ -50,3 +50,8 @@ export function shuffle<T>(items: readonly T[], seed: number): T[] {
   }
   return result;
 }
+
+/** A number in [0, 1) fixed by its parts: the same key always lands in the same place (A/B arms, canary and flag buckets). */
+export function stableShare(...parts: Array<string | number>): number {
+  return seededRandom(hashSeed(...parts))();
+}
