@@ -1,19 +1,11 @@
 import { z } from "zod";
+import { seededRandom } from "../stats/random.ts";
 import type { Sample, Scorer } from "../types.ts";
 import { DATA_NOTE, askJudge, block, judgeLabel, judgesFor } from "./judge.ts";
 import type { JudgeOptions } from "./judge.ts";
 
-/** mulberry32: a tiny seeded PRNG giving floats in [0, 1), so the order shown is reproducible per seed. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The stats module's seeded PRNG (mulberry32), so the order shown is reproducible per seed. */
+export const mulberry32 = seededRandom;
 
 const PairwiseVerdict = z.object({ winner: z.enum(["A", "B", "tie"]), reasoning: z.string() });
 const RESULT_SCORE = { win: 1, tie: 0.5, loss: 0 } as const;
