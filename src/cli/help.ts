@@ -17,6 +17,7 @@ Usage:
   conclave config [--json]          Show the effective configuration and where each value comes from
   conclave dlq list|show|replay|drop  The runs that failed for good, and replaying them
   conclave doctor [--json]          Check providers (reachability, latency), breakers, cache and folders
+  conclave keys create|list|revoke  API keys for conclave serve (scopes, rate limits, quotas)
   conclave help [command]           Show help for a command
 
 Options for every command:
@@ -217,4 +218,19 @@ Examples:
   conclave eval run arithmetic-tools --gate --out reports/
   conclave eval compare reports/before.json reports/arithmetic-tools.json`;
 
-export const COMMAND_HELP: Record<string, string> = { eval: EVAL_HELP, runs: RUNS_HELP, pending: PENDING_HELP, approve: APPROVE_HELP, reject: REJECT_HELP, inspect: INSPECT_HELP, fork: FORK_HELP, metrics: METRICS_HELP, audit: AUDIT_HELP, run: RUN_HELP, graphs: GRAPHS_HELP, config: CONFIG_HELP, dlq: DLQ_HELP, doctor: DOCTOR_HELP };
+export const KEYS_HELP = `conclave keys — API keys for conclave serve
+
+Keys are kept in <stateDir>/keys.sqlite (default .conclave/keys.sqlite) as SHA-256 hashes only:
+a new key is printed once, as the last line of stdout, and cannot be shown again.
+
+Usage:
+  conclave keys create --name N --scopes run,approve,admin [--rpm N] [--quota N]
+                                Scopes: run (start runs), approve (decide approvals), admin (all).
+                                --rpm: requests per minute; --quota: total requests allowed
+  conclave keys list [--json]   Ids, names, scopes, limits and status; never the keys
+  conclave keys revoke ID       Refuse the key from now on
+
+Example:
+  KEY=$(conclave keys create --name ci --scopes run --rpm 60 | tail -n 1)`;
+
+export const COMMAND_HELP: Record<string, string> = { eval: EVAL_HELP, runs: RUNS_HELP, pending: PENDING_HELP, approve: APPROVE_HELP, reject: REJECT_HELP, inspect: INSPECT_HELP, fork: FORK_HELP, metrics: METRICS_HELP, audit: AUDIT_HELP, run: RUN_HELP, graphs: GRAPHS_HELP, config: CONFIG_HELP, dlq: DLQ_HELP, doctor: DOCTOR_HELP, keys: KEYS_HELP };

@@ -11,6 +11,7 @@ import { forkCommand } from "./commands/fork.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { auditCommand, metricsCommand } from "./commands/observe.ts";
 import { inspectCommand, pendingCommand, runsCommand } from "./commands/threads.ts";
+import { keysCommand } from "./commands/keys.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import type { CliIO } from "./output.ts";
 import { processIO } from "./output.ts";
@@ -31,6 +32,7 @@ const COMMANDS: Record<string, Command> = {
   config: configCommand,
   dlq: dlqCommand,
   doctor: doctorCommand,
+  keys: keysCommand,
 };
 
 /**
