@@ -1,0 +1,243 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import Fastify from "fastify";
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { z } from "zod";
+import type { ConclaveEvent } from "../events/types.ts";
+import type { ApprovalDecision } from "../hitl/decisions.ts";
+import { createChatModel } from "../models/resolve.ts";
+import { RunMetrics } from "../observability/metrics.ts";
+import { breakers } from "../resilience/breakers.ts";
+import type { Workspace } from "../cli/workspace.ts";
+import { InMemoryRunEventLog } from "./event-log.ts";
+import { LocalRunQueue, RunStateError } from "./local-queue.ts";
+import { openApiDocument } from "./openapi.ts";
+import { ApproveBodySchema, BODY_LIMIT_BYTES, ListQuerySchema, RejectBodySchema, RunBodySchema, stripControl } from "./schemas.ts";
+import type { ServiceRun } from "./types.ts";
+
+/** Who made a request: an API key's id (never its secret), or "anonymous" when no keys are configured. */
+export interface Principal {
+  id: string;
+  keyId?: string;
+}
+
+/** Decides who a request comes from; an `HttpError` (401 / 403) refuses it. The API-key module plugs in here. */
+export type Authenticate = (request: FastifyRequest) => Promise<Principal | HttpError> | Principal | HttpError;
+
+/** With no API keys configured, everyone may call the service (bind it to 127.0.0.1). */
+export const allowEveryone: Authenticate = () => ({ id: "anonymous" });
+
+export interface ServiceOptions {
+  workspace: Workspace;
+  concurrency?: number;
+  authenticate?: Authenticate;
+  /** Fastify's logger: false in tests, or pino options; every line carries the request id. */
+  logger?: boolean | FastifyBaseLogger | Record<string, unknown>;
+  bodyLimit?: number;
+}
+
+/** An error as the API reports it: `{ error: { code, message } }` with this status. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Service {
+  app: FastifyInstance;
+  queue: LocalRunQueue;
+  events: InMemoryRunEventLog;
+  /** Stops accepting requests, lets running runs checkpoint, and closes everything. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Builds the HTTP service (not listening yet: `app.listen({ port })`, or `app.inject()` in tests). */
+export function createService(options: ServiceOptions): Service {
+  const { workspace } = options;
+  const events = new InMemoryRunEventLog();
+  const metrics = new RunMetrics();
+  const queue = new LocalRunQueue({
+    workspace,
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    onEvent: (runId, event) => {
+      metrics.observe(event);
+      void events.append(runId, event);
+    },
+    onSettled: (run) => events.end(run.id),
+  });
+  const app = Fastify({
+    logger: (options.logger ?? false) as boolean,
+    bodyLimit: options.bodyLimit ?? BODY_LIMIT_BYTES,
+    requestIdHeader: "x-request-id",
+    genReqId: () => randomUUID(),
+  });
+  const authenticate = options.authenticate ?? allowEveryone;
+  const principals = new WeakMap<FastifyRequest, Principal>();
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+    if (request.url === "/health") return;
+    const principal = await authenticate(request);
+    if (principal instanceof HttpError) throw principal;
+    principals.set(request, principal);
+  });
+  app.setErrorHandler((error: FastifyError | HttpError | Error, request, reply) => {
+    const { status, code, message } = describeError(error);
+    if (status >= 500) request.log.error({ err: error }, "request failed");
+    void reply.code(status).header("x-request-id", request.id).send({ error: { code, message } });
+  });
+  app.setNotFoundHandler((request, reply) => void reply.code(404).send({ error: { code: "ROUTE_NOT_FOUND", message: `There is no route ${request.method} ${request.url.split("?")[0]}. GET /openapi.json lists them.` } }));
+
+  const runOf = async (id: string): Promise<ServiceRun> => {
+    const run = await queue.get(id);
+    if (!run) throw new HttpError(404, "RUN_NOT_FOUND", `There is no run "${id}". GET /runs lists the runs.`);
+    return run;
+  };
+  const actorOf = (request: FastifyRequest) => principals.get(request)?.id ?? "anonymous";
+
+  app.post("/runs", async (request, reply) => {
+    const body = parse(RunBodySchema, request.body);
+    const input = stripControl(body.input).trim();
+    if (!input) throw new HttpError(400, "INVALID_REQUEST", "input: the task is empty once control characters are removed.");
+    const graph = body.graph ?? workspace.config.defaultGraph ?? queue.graphs()[0]?.name;
+    if (!graph || !queue.graphs().some((entry) => entry.name === graph)) throw new HttpError(400, "GRAPH_NOT_FOUND", `graph: no graph named "${graph ?? ""}". GET /graphs lists the registered graphs.`);
+    const keyId = principals.get(request)?.keyId;
+    const run = await queue.submit({ graph, input, ...(keyId ? { keyId } : {}), ...(body.idempotencyKey ? { idempotencyKey: body.idempotencyKey } : {}), ...(body.callbackUrl ? { callbackUrl: body.callbackUrl } : {}) });
+    return reply.code(202).header("location", `/runs/${run.id}`).send({ id: run.id, graph: run.graph, threadId: run.threadId, status: run.status });
+  });
+  app.get("/runs", async (request) => {
+    const query = parse(ListQuerySchema, request.query);
+    return { runs: await queue.list({ ...(query.status ? { status: query.status } : {}), ...(query.limit ? { limit: query.limit } : {}) }) };
+  });
+  app.get<{ Params: { id: string } }>("/runs/:id", (request) => runOf(request.params.id));
+  app.get<{ Params: { id: string } }>("/runs/:id/events", async (request, reply) => {
+    const run = await runOf(request.params.id);
+    const header = request.headers["last-event-id"];
+    const after = Number.parseInt(Array.isArray(header) ? header[0]! : (header ?? "0"), 10);
+    if (!Number.isInteger(after) || after < 0) throw new HttpError(400, "INVALID_REQUEST", "Last-Event-ID must be a sequence number (a whole number ≥ 0).");
+    // A run that ended before this server started has no events here: the stream just ends.
+    if (events.lastSeq(run.id) === 0 && !["queued", "running"].includes(run.status)) events.end(run.id);
+    streamEvents(request, reply, events, run.id, after);
+  });
+  app.post<{ Params: { id: string } }>("/runs/:id/cancel", async (request) => {
+    const run = await runOf(request.params.id);
+    if (!(await queue.cancel(run.id))) throw new HttpError(409, "RUN_ENDED", `Run "${run.id}" is ${run.status}: there is nothing to cancel.`);
+    return runOf(run.id);
+  });
+  app.get("/approvals", async () => {
+    const waiting = await queue.list({ status: "interrupted", limit: 1_000 });
+    return { approvals: waiting.flatMap((run) => (run.pending ?? []).map((approval) => ({ runId: run.id, threadId: run.threadId, graph: run.graph, ...approval }))) };
+  });
+  app.post<{ Params: { id: string } }>("/runs/:id/approve", async (request, reply) => {
+    const body = parse(ApproveBodySchema, request.body ?? {});
+    const run = await runOf(request.params.id);
+    const chosen = chooseApprovals(run, body.interruptId);
+    if (body.edit !== undefined && chosen.length > 1) throw new HttpError(400, "INVALID_REQUEST", `edit applies to one approval, and ${chosen.length} are pending. Name it with interruptId (GET /approvals).`);
+    const decision: ApprovalDecision = body.edit === undefined ? { decision: "approve", actor: actorOf(request) } : { decision: "edit", edit: body.edit, actor: actorOf(request) };
+    return reply.code(202).send(await decide(queue, run, chosen, decision));
+  });
+  app.post<{ Params: { id: string } }>("/runs/:id/reject", async (request, reply) => {
+    const body = parse(RejectBodySchema, request.body);
+    const run = await runOf(request.params.id);
+    const decision: ApprovalDecision = { decision: "reject", reason: stripControl(body.reason).trim(), actor: actorOf(request) };
+    return reply.code(202).send(await decide(queue, run, chooseApprovals(run, body.interruptId), decision));
+  });
+  app.get("/graphs", async () => ({ graphs: queue.graphs() }));
+  app.get("/health", async () => ({ status: "ok" }));
+  app.get("/ready", async (_request, reply) => {
+    const checkpointer = await workspace.checkpointer().then(async (opened) => {
+      await opened.saver.getTuple({ configurable: { thread_id: "conclave-ready-probe" } });
+      return { ok: true, backend: opened.backend, location: opened.location };
+    }).catch((error: unknown) => ({ ok: false, error: workspace.redactor.redact(error instanceof Error ? error.message : String(error)) }));
+    const states = breakers.snapshot().map(({ key, state }) => ({ key, state }));
+    const { info } = createChatModel(workspace.config.model);
+    const ready = checkpointer.ok && !states.some((breaker) => breaker.state === "open");
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not-ready", checkpointer, breakers: states, provider: { name: info.name, offline: info.offline } });
+  });
+  app.get("/metrics", async (_request, reply) => reply.header("content-type", metrics.contentType).send(await metrics.text()));
+  app.get("/openapi.json", async () => openApiDocument(version()));
+
+  return {
+    app,
+    queue,
+    events,
+    async close(graceMs) {
+      await app.close();
+      await queue.close(graceMs);
+      await events.close();
+    },
+  };
+}
+
+function chooseApprovals(run: ServiceRun, interruptId: string | undefined) {
+  if (run.status !== "interrupted" || !run.pending?.length) throw new HttpError(409, "RUN_NOT_WAITING", `Run "${run.id}" is ${run.status}, not waiting for an approval.`);
+  if (interruptId === undefined) return run.pending;
+  const chosen = run.pending.filter((approval) => approval.interruptId === interruptId);
+  if (!chosen.length) throw new HttpError(404, "APPROVAL_NOT_FOUND", `Run "${run.id}" has no pending approval "${interruptId}". Pending: ${run.pending.map((approval) => `${approval.interruptId} (${approval.request.summary.slice(0, 60)})`).join("; ")}.`);
+  return chosen;
+}
+
+async function decide(queue: LocalRunQueue, run: ServiceRun, chosen: Array<{ interruptId: string }>, decision: ApprovalDecision): Promise<ServiceRun> {
+  return queue.decide(run.id, Object.fromEntries(chosen.map((approval) => [approval.interruptId, decision])));
+}
+
+/** Server-Sent Events: `id:` the sequence number, `event:` the type, `data:` the event as JSON; ends with the run. */
+function streamEvents(request: FastifyRequest, reply: FastifyReply, log: InMemoryRunEventLog, runId: string, after: number): void {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-request-id": request.id });
+  const controller = new AbortController();
+  raw.on("close", () => controller.abort());
+  const heartbeat = setInterval(() => raw.write(": keep-alive\n\n"), 15_000).unref();
+  void (async () => {
+    try {
+      for await (const { seq, event } of log.read(runId, after, controller.signal)) raw.write(frame(seq, event));
+    } catch (error) {
+      request.log.error({ err: error }, "event stream failed");
+    } finally {
+      clearInterval(heartbeat);
+      raw.end();
+    }
+  })();
+}
+
+function frame(seq: number, event: ConclaveEvent): string {
+  return `id: ${seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  if (value === undefined || value === null) throw new HttpError(400, "INVALID_REQUEST", "The request needs a JSON body (content-type: application/json).");
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const message = parsed.error.issues.map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`).join("; ");
+  throw new HttpError(400, "INVALID_REQUEST", message);
+}
+
+function describeError(error: FastifyError | HttpError | Error): { status: number; code: string; message: string } {
+  if (error instanceof HttpError) return { status: error.status, code: error.code, message: error.message };
+  if (error instanceof RunStateError) return { status: error.code === "RUN_NOT_WAITING" ? 409 : 404, code: error.code, message: error.message };
+  const fastify = error as FastifyError;
+  switch (fastify.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return { status: 400, code: "BODY_TOO_LARGE", message: `The request body is larger than the limit (${BODY_LIMIT_BYTES / 1024} KiB). Send a shorter input.` };
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return { status: 400, code: "INVALID_JSON", message: `The request body is not valid JSON: ${fastify.message}` };
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return { status: 400, code: "UNSUPPORTED_MEDIA_TYPE", message: "Send the body as JSON (content-type: application/json)." };
+  }
+  if (fastify.statusCode && fastify.statusCode >= 400 && fastify.statusCode < 500) {
+    // Fastify's JSON parser reports a bad body as a SyntaxError with status 400.
+    const invalidJson = error instanceof SyntaxError;
+    return { status: 400, code: invalidJson ? "INVALID_JSON" : "INVALID_REQUEST", message: invalidJson ? `The request body is not valid JSON: ${error.message}` : error.message };
+  }
+  return { status: 500, code: "INTERNAL", message: "The server failed on this request; its log has the details (search for the x-request-id)." };
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+}

@@ -1,0 +1,170 @@
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { openWorkspace } from "../src/cli/workspace.ts";
+import { createService } from "../src/service/server.ts";
+import type { Service } from "../src/service/server.ts";
+import type { FakeOpenAIServer, RecordedRequest, ScriptedReply } from "../src/testing/index.ts";
+import { ROOT, cleanEnv } from "./helpers/cli.ts";
+import { useFakeServer } from "./helpers/fake-server.ts";
+
+let fake: FakeOpenAIServer;
+useFakeServer((started) => {
+  fake = started;
+  fake.setFallback({ kind: "respond", handler: mailerModel });
+});
+
+/** The mailer (as in cli-approvals.test.ts): asked to email someone, it calls send_mail; shown the tool's answer, it reports it. */
+function mailerModel(request: RecordedRequest): ScriptedReply {
+  const messages = request.body.messages as Array<{ role: string; content: string | null }>;
+  const last = messages.at(-1)!;
+  if (last.role === "user") {
+    const [, to, body] = /^Email (\w+): (.*)$/s.exec(String(last.content)) ?? [];
+    return { kind: "tool-calls", calls: [{ name: "send_mail", arguments: { to, body } }] };
+  }
+  return { kind: "text", content: `done: ${String(last.content)}` };
+}
+
+const services: Service[] = [];
+afterEach(async () => {
+  for (const service of services.splice(0)) {
+    await service.close(5_000);
+    await service.queue["workspace"].close();
+  }
+});
+
+async function start(env: Record<string, string> = {}): Promise<{ url: string; service: Service }> {
+  const workspace = await openWorkspace({ stdout: () => {}, stderr: () => {}, env: cleanEnv(env), cwd: ROOT });
+  const service = createService({ workspace });
+  services.push(service);
+  const url = await service.app.listen({ port: 0, host: "127.0.0.1" });
+  return { url, service };
+}
+
+async function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const response = await fetch(`${url}${path}`, { method, headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers }, ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }) });
+  const text = await response.text();
+  return { status: response.status, body: text && response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text, headers: response.headers };
+}
+
+async function until(url: string, id: string, statuses: string[]): Promise<any> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const { body } = await call(url, "GET", `/runs/${id}`);
+    if (statuses.includes(body.status)) return body;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  throw new Error(`run ${id} never reached ${statuses.join("/")}`);
+}
+
+interface Frame {
+  id: number;
+  event: string;
+  data: any;
+}
+
+async function readEvents(url: string, id: string, lastEventId?: number): Promise<Frame[]> {
+  const response = await fetch(`${url}/runs/${id}/events`, { headers: lastEventId === undefined ? {} : { "last-event-id": String(lastEventId) } });
+  expect(response.headers.get("content-type")).toContain("text/event-stream");
+  const text = await response.text();
+  return text
+    .split("\n\n")
+    .filter((block) => block.includes("data:"))
+    .map((block) => {
+      const field = (name: string) => block.split("\n").find((line) => line.startsWith(`${name}: `))!.slice(name.length + 2);
+      return { id: Number(field("id")), event: field("event"), data: JSON.parse(field("data")) };
+    });
+}
+
+describe("conclave serve", () => {
+  it("runs the research graph, answers GET /runs/:id, and streams its events over SSE, resumable with Last-Event-ID", async () => {
+    const { url } = await start();
+    const posted = await call(url, "POST", "/runs", { input: "What is LangGraph?", graph: "research" });
+    expect(posted.status, JSON.stringify(posted.body)).toBe(202);
+    expect(posted.body).toMatchObject({ graph: "research", status: "queued" });
+    expect(posted.headers.get("x-request-id")).toBeTruthy();
+    const done = await until(url, posted.body.id, ["done", "failed"]);
+    expect(done.status, done.error).toBe("done");
+    expect(done.result.answer.length).toBeGreaterThan(0);
+
+    const frames = await readEvents(url, posted.body.id);
+    expect(frames[0]).toMatchObject({ id: 1, event: "run-start" });
+    expect(frames.at(-1)!.event).toBe("run-end");
+    expect(frames.map((frame) => frame.id)).toEqual(frames.map((_, index) => index + 1));
+    const later = await readEvents(url, posted.body.id, 2);
+    expect(later.map((frame) => frame.id)).toEqual(frames.slice(2).map((frame) => frame.id));
+
+    const listed = await call(url, "GET", "/runs");
+    expect(listed.body.runs.some((run: { id: string }) => run.id === posted.body.id)).toBe(true);
+    const metrics = await call(url, "GET", "/metrics");
+    expect(metrics.status).toBe(200);
+    for (const line of String(metrics.body).trim().split("\n").filter(Boolean)) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|[a-zA-Z_:][\w:]*(\{[^}]*\})? [-+\d.eE]+(Inf|NaN)?)$/);
+    expect(metrics.body).toMatch(/^conclave_runs_total\{graph="research",status="done"\} 1$/m);
+  });
+
+  it("pauses the mailroom for two approvals, approves one by id and edits the other", async () => {
+    const { url } = await start({ OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "test-key", CONCLAVE_MODEL: "fake-model", CONCLAVE_MAX_RETRIES: "0", CONCLAVE_CONFIG: join(ROOT, "test/fixtures/mailroom.config.json") });
+    const posted = await call(url, "POST", "/runs", { input: "the report is ready", graph: "mailroom" });
+    expect(posted.status).toBe(202);
+    await until(url, posted.body.id, ["interrupted", "failed"]);
+    const approvals = (await call(url, "GET", "/approvals")).body.approvals.filter((item: { runId: string }) => item.runId === posted.body.id);
+    expect(approvals.map((item: any) => item.request.args.to).sort()).toEqual(["ana", "bo"]);
+    const ana = approvals.find((item: any) => item.request.args.to === "ana");
+    const bo = approvals.find((item: any) => item.request.args.to === "bo");
+
+    const tooMany = await call(url, "POST", `/runs/${posted.body.id}/approve`, { edit: { to: "x", body: "y" } });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.message).toContain("edit applies to one approval");
+    const half = await call(url, "POST", `/runs/${posted.body.id}/approve`, { interruptId: ana.interruptId });
+    expect(half.status, JSON.stringify(half.body)).toBe(202);
+    const waiting = await until(url, posted.body.id, ["interrupted", "failed", "done"]);
+    expect(waiting.pending.map((item: { interruptId: string }) => item.interruptId)).toEqual([bo.interruptId]);
+
+    const edited = await call(url, "POST", `/runs/${posted.body.id}/approve`, { interruptId: bo.interruptId, edit: { to: "bo", body: "edited: the report is late" } });
+    expect(edited.status).toBe(202);
+    const done = await until(url, posted.body.id, ["done", "failed"]);
+    expect(done.status, done.error).toBe("done");
+    expect(done.result.answer).toBe("ana: done: sent to ana: the report is ready\nbo: done: sent to bo: edited: the report is late");
+    expect((await call(url, "POST", `/runs/${posted.body.id}/reject`, { reason: "late" })).status).toBe(409);
+  });
+
+  it("refuses malformed JSON, a missing input and an oversized body with 400 and a clear message; unknown runs are 404", async () => {
+    const { url } = await start();
+    const malformed = await call(url, "POST", "/runs", "{input:");
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe("INVALID_JSON");
+    const missing = await call(url, "POST", "/runs", { graph: "research" });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error).toMatchObject({ code: "INVALID_REQUEST" });
+    expect(missing.body.error.message).toContain("input");
+    const huge = await call(url, "POST", "/runs", { input: "x".repeat(300 * 1024) });
+    expect(huge.status).toBe(400);
+    expect(huge.body.error.code).toBe("BODY_TOO_LARGE");
+    const tooLong = await call(url, "POST", "/runs", { input: "x".repeat(30_000) });
+    expect(tooLong.status).toBe(400);
+    expect((await call(url, "POST", "/runs", { input: "\u0001\u0002" })).body.error.message).toContain("empty");
+    expect((await call(url, "POST", "/runs", { input: "hi", graph: "nope" })).body.error.code).toBe("GRAPH_NOT_FOUND");
+    const unknown = await call(url, "GET", "/runs/no-such-run", undefined, { "x-request-id": "req-42" });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe("RUN_NOT_FOUND");
+    expect(unknown.headers.get("x-request-id")).toBe("req-42");
+    expect((await call(url, "GET", "/runs/no-such-run/events")).status).toBe(404);
+  });
+
+  it("starts one run for one idempotency key, and serves the OpenAPI document, health, readiness and graphs", async () => {
+    const { url } = await start();
+    const first = await call(url, "POST", "/runs", { input: "What is LangGraph?", graph: "research", idempotencyKey: "k-1" });
+    const second = await call(url, "POST", "/runs", { input: "What is LangGraph?", graph: "research", idempotencyKey: "k-1" });
+    expect(second.body.id).toBe(first.body.id);
+    expect((await call(url, "GET", "/runs")).body.runs.filter((run: { idempotencyKey?: string }) => run.idempotencyKey === "k-1")).toHaveLength(1);
+    await until(url, first.body.id, ["done", "failed"]);
+
+    const openapi = await call(url, "GET", "/openapi.json");
+    expect(openapi.body.openapi).toBe("3.1.0");
+    expect(Object.keys(openapi.body.paths)).toEqual(expect.arrayContaining(["/runs", "/runs/{id}", "/runs/{id}/events", "/runs/{id}/cancel", "/runs/{id}/approve", "/runs/{id}/reject", "/approvals", "/graphs", "/health", "/ready", "/metrics"]));
+    expect(openapi.body.paths["/runs"].post.requestBody.content["application/json"].schema.required).toEqual(["input"]);
+    expect((await call(url, "GET", "/health")).body).toEqual({ status: "ok" });
+    const ready = await call(url, "GET", "/ready");
+    expect(ready.status, JSON.stringify(ready.body)).toBe(200);
+    expect(ready.body.checkpointer.ok).toBe(true);
+    expect((await call(url, "GET", "/graphs")).body.graphs.some((graph: { name: string }) => graph.name === "research")).toBe(true);
+  });
+});
