@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { main } from "../src/cli/main.ts";
 import { openWorkspace } from "../src/cli/workspace.ts";
 import { createService } from "../src/service/server.ts";
 import type { Service } from "../src/service/server.ts";
@@ -166,5 +167,21 @@ describe("conclave serve", () => {
     expect(ready.status, JSON.stringify(ready.body)).toBe(200);
     expect(ready.body.checkpointer.ok).toBe(true);
     expect((await call(url, "GET", "/graphs")).body.graphs.some((graph: { name: string }) => graph.name === "research")).toBe(true);
+  });
+
+  it("conclave serve listens, prints its URL on stderr, and stops cleanly when its signal aborts", async () => {
+    let stderr = "";
+    const controller = new AbortController();
+    const exited = main(["serve", "--port", "0", "--quiet"], { stdout: () => {}, stderr: (text) => void (stderr += text), env: cleanEnv(), cwd: ROOT }, controller.signal);
+    for (let attempt = 0; attempt < 100 && !stderr.includes("listening on"); attempt++) await new Promise((done) => setTimeout(done, 50));
+    const url = /listening on (http:\/\/[^\s]+)/.exec(stderr)![1]!;
+    expect((await call(url, "GET", "/health")).body).toEqual({ status: "ok" });
+    controller.abort();
+    expect(await exited).toBe(0);
+    expect(stderr).toContain("shutting down");
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
+    const badPort = await main(["serve", "--port", "nope"], { stdout: () => {}, stderr: (text) => void (stderr += text), env: cleanEnv(), cwd: ROOT });
+    expect(badPort).toBe(2);
+    expect(stderr).toContain("--port needs a port number");
   });
 });

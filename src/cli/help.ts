@@ -18,6 +18,7 @@ Usage:
   conclave dlq list|show|replay|drop  The runs that failed for good, and replaying them
   conclave doctor [--json]          Check providers (reachability, latency), breakers, cache and folders
   conclave keys create|list|revoke  API keys for conclave serve (scopes, rate limits, quotas)
+  conclave serve --port N           The HTTP service: start runs, follow events (SSE), decide approvals
   conclave help [command]           Show help for a command
 
 Options for every command:
@@ -233,4 +234,27 @@ Usage:
 Example:
   KEY=$(conclave keys create --name ci --scopes run --rpm 60 | tail -n 1)`;
 
-export const COMMAND_HELP: Record<string, string> = { eval: EVAL_HELP, runs: RUNS_HELP, pending: PENDING_HELP, approve: APPROVE_HELP, reject: REJECT_HELP, inspect: INSPECT_HELP, fork: FORK_HELP, metrics: METRICS_HELP, audit: AUDIT_HELP, run: RUN_HELP, graphs: GRAPHS_HELP, config: CONFIG_HELP, dlq: DLQ_HELP, doctor: DOCTOR_HELP, keys: KEYS_HELP };
+export const SERVE_HELP = `conclave serve — the HTTP service
+
+Runs execute in this process (--concurrency at once, default 4) with the workspace's checkpointer,
+effect ledger, redaction, logs and audit log, so a run started over HTTP is a thread like any other
+("conclave runs", "conclave inspect"). Ctrl-C or SIGTERM stops accepting requests and gives running
+runs --grace seconds; those still running resume from their last checkpoint on the next start.
+
+Usage:
+  conclave serve [--port N] [--host 127.0.0.1] [--concurrency N] [--grace SECONDS] [--quiet]
+    --port          Port (default: PORT or 8080; 0 picks a free one)
+    --host          Address to bind (default 127.0.0.1: only this machine)
+    --quiet         No request log on stderr
+
+Routes (GET /openapi.json describes them):
+  POST /runs {input, graph?, idempotencyKey?, callbackUrl?}   GET /runs   GET /runs/:id
+  GET /runs/:id/events (Server-Sent Events; resume with Last-Event-ID)   POST /runs/:id/cancel
+  GET /approvals   POST /runs/:id/approve {interruptId?, edit?}   POST /runs/:id/reject {interruptId?, reason}
+  GET /graphs   GET /health   GET /ready   GET /metrics (Prometheus)
+
+Example:
+  conclave serve --port 8080 &
+  curl -s localhost:8080/runs -H 'content-type: application/json' -d '{"input":"What is LangGraph?"}'`;
+
+export const COMMAND_HELP: Record<string, string> = { eval: EVAL_HELP, runs: RUNS_HELP, pending: PENDING_HELP, approve: APPROVE_HELP, reject: REJECT_HELP, inspect: INSPECT_HELP, fork: FORK_HELP, metrics: METRICS_HELP, audit: AUDIT_HELP, run: RUN_HELP, graphs: GRAPHS_HELP, config: CONFIG_HELP, dlq: DLQ_HELP, doctor: DOCTOR_HELP, keys: KEYS_HELP, serve: SERVE_HELP };

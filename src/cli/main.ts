@@ -12,6 +12,7 @@ import { evalCommand } from "./commands/eval.ts";
 import { auditCommand, metricsCommand } from "./commands/observe.ts";
 import { inspectCommand, pendingCommand, runsCommand } from "./commands/threads.ts";
 import { keysCommand } from "./commands/keys.ts";
+import { serveCommand } from "./commands/serve.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import type { CliIO } from "./output.ts";
 import { processIO } from "./output.ts";
@@ -33,6 +34,7 @@ const COMMANDS: Record<string, Command> = {
   dlq: dlqCommand,
   doctor: doctorCommand,
   keys: keysCommand,
+  serve: serveCommand,
 };
 
 /**
