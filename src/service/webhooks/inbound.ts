@@ -21,15 +21,14 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   constructor(private readonly now: () => number = Date.now) {}
 
   async claim(key: string, value: string, ttlMs: number): Promise<boolean> {
-    if ((await this.get(key)) !== undefined) return false;
-    await this.set(key, value, ttlMs);
+    // Check and set with no await between them: that is what makes it SET NX.
+    if (this.current(key) !== undefined) return false;
+    this.entries.set(key, { value, expiresAt: this.now() + ttlMs });
     return true;
   }
 
   async get(key: string): Promise<string | undefined> {
-    const entry = this.entries.get(key);
-    if (entry && entry.expiresAt <= this.now()) this.entries.delete(key);
-    return entry && entry.expiresAt > this.now() ? entry.value : undefined;
+    return this.current(key);
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
@@ -38,6 +37,13 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   async release(key: string, value: string): Promise<void> {
     if (this.entries.get(key)?.value === value) this.entries.delete(key);
+  }
+
+  private current(key: string): string | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined || entry.expiresAt > this.now()) return entry?.value;
+    this.entries.delete(key);
+    return undefined;
   }
 }
 
