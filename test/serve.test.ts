@@ -2,8 +2,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { main } from "../src/cli/main.ts";
 import { openWorkspace } from "../src/cli/workspace.ts";
-import { createService } from "../src/service/server.ts";
-import type { Service } from "../src/service/server.ts";
+import { createService, HttpError } from "../src/service/server.ts";
+import type { Service, ServiceOptions } from "../src/service/server.ts";
 import type { FakeOpenAIServer, RecordedRequest, ScriptedReply } from "../src/testing/index.ts";
 import { ROOT, cleanEnv } from "./helpers/cli.ts";
 import { useFakeServer } from "./helpers/fake-server.ts";
@@ -33,9 +33,9 @@ afterEach(async () => {
   }
 });
 
-async function start(env: Record<string, string> = {}): Promise<{ url: string; service: Service }> {
+async function start(env: Record<string, string> = {}, options: Omit<ServiceOptions, "workspace"> = {}): Promise<{ url: string; service: Service }> {
   const workspace = await openWorkspace({ stdout: () => {}, stderr: () => {}, env: cleanEnv(env), cwd: ROOT });
-  const service = createService({ workspace });
+  const service = createService({ workspace, ...options });
   services.push(service);
   const url = await service.app.listen({ port: 0, host: "127.0.0.1" });
   return { url, service };
@@ -184,4 +184,56 @@ describe("conclave serve", () => {
     expect(badPort).toBe(2);
     expect(stderr).toContain("--port needs a port number");
   });
+
+  it("rejects every pending mail with a reason, the model is told, and the SSE stream follows the resumed run live", async () => {
+    const { url } = await start({ OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "test-key", CONCLAVE_MODEL: "fake-model", CONCLAVE_MAX_RETRIES: "0", CONCLAVE_CONFIG: join(ROOT, "test/fixtures/mailroom.config.json") });
+    const posted = await call(url, "POST", "/runs", { input: "lunch?", graph: "mailroom" });
+    const paused = await until(url, posted.body.id, ["interrupted", "failed"]);
+    expect(paused.pending).toHaveLength(2);
+    const before = await readEvents(url, posted.body.id);
+    expect(before.at(-1)).toMatchObject({ event: "run-end", data: { status: "interrupted" } });
+    expect((await call(url, "POST", `/runs/${posted.body.id}/reject`, {})).body.error.message).toContain("reason");
+    expect((await call(url, "POST", `/runs/${posted.body.id}/reject`, { reason: "not \u0007today" })).status).toBe(202);
+    const resumed = await readEvents(url, posted.body.id, before.at(-1)!.id);
+    expect(resumed[0]).toMatchObject({ id: before.at(-1)!.id + 1, event: "run-start" });
+    expect(resumed.at(-1)).toMatchObject({ event: "run-end", data: { status: "done" } });
+    const done = await until(url, posted.body.id, ["done", "failed"]);
+    expect(done.result.answer).toContain('ana: done: The user rejected this call to "send_mail" (not today)');
+  });
+
+  it("cancels a queued run, and refuses to cancel one that ended", async () => {
+    const { url } = await start({}, { concurrency: 1 });
+    const first = await call(url, "POST", "/runs", { input: "What is LangGraph?", graph: "research" });
+    const second = await call(url, "POST", "/runs", { input: "What is a checkpoint?", graph: "research" });
+    const cancelled = await call(url, "POST", `/runs/${second.body.id}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.status).toBe("cancelled");
+    expect((await until(url, first.body.id, ["done", "failed"])).status).toBe("done");
+    expect((await call(url, "GET", `/runs/${second.body.id}`)).body.status).toBe("cancelled");
+    const again = await call(url, "POST", `/runs/${first.body.id}/cancel`);
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe("RUN_ENDED");
+    expect((await call(url, "GET", "/runs?status=cancelled")).body.runs.map((run: { id: string }) => run.id)).toEqual([second.body.id]);
+  });
+
+  it("asks the pluggable authenticate hook about every request but /health, and keeps the key id on the run", async () => {
+    const { url } = await start({}, { authenticate: (request) => (request.headers.authorization === "Bearer good" ? { id: "ci", keyId: "key_1" } : new HttpError(401, "UNAUTHENTICATED", "Send an API key: Authorization: Bearer KEY.")) });
+    expect((await call(url, "GET", "/health")).status).toBe(200);
+    const refused = await call(url, "POST", "/runs", { input: "hi", graph: "research" });
+    expect(refused.status).toBe(401);
+    expect(refused.body.error.code).toBe("UNAUTHENTICATED");
+    const accepted = await call(url, "POST", "/runs", { input: "What is LangGraph?", graph: "research" }, { authorization: "Bearer good" });
+    expect(accepted.status).toBe(202);
+    const run = await call(url, "GET", `/runs/${accepted.body.id}`, undefined, { authorization: "Bearer good" });
+    expect(run.body.keyId).toBe("key_1");
+    await until2(url, accepted.body.id);
+  });
 });
+
+async function until2(url: string, id: string): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const { body } = await call(url, "GET", `/runs/${id}`, undefined, { authorization: "Bearer good" });
+    if (["done", "failed"].includes(body.status)) return;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}

@@ -37,6 +37,11 @@ export class InMemoryRunEventLog implements RunEventLog {
     this.wake(log);
   }
 
+  /** The run continues (a decision was taken): readers that connect now follow it again. */
+  reopen(runId: string): void {
+    this.logOf(runId).ended = false;
+  }
+
   /** The last sequence number of a run (0 when it has none). */
   lastSeq(runId: string): number {
     return this.logs.get(runId)?.entries.length ?? 0;

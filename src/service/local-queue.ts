@@ -108,7 +108,10 @@ export class LocalRunQueue implements RunQueue {
     for (const key of Object.keys(byId)) {
       if (!record.pending.some((approval) => approval.interruptId === key)) throw new RunStateError("APPROVAL_NOT_FOUND", `Run "${id}" has no pending approval "${key}". Pending: ${record.pending.map((approval) => approval.interruptId).join(", ")}.`);
     }
-    const queued = this.save({ ...record, status: "queued" });
+    // Claimed atomically: of two decisions sent at once, only one continues the run.
+    const queued = { ...record, status: "queued" as const, updatedAt: Date.now() };
+    const claimed = this.workspace.threads.db.prepare("UPDATE service_runs SET status = 'queued', body = ? WHERE id = ? AND status = 'interrupted'").run(JSON.stringify(queued), id);
+    if (claimed.changes === 0) throw new RunStateError("RUN_NOT_WAITING", `Run "${id}" is no longer waiting for an approval: another decision continued it.`);
     this.enqueue(id, { kind: "resume", decisions: byId });
     return queued;
   }

@@ -138,13 +138,13 @@ export function createService(options: ServiceOptions): Service {
     const chosen = chooseApprovals(run, body.interruptId);
     if (body.edit !== undefined && chosen.length > 1) throw new HttpError(400, "INVALID_REQUEST", `edit applies to one approval, and ${chosen.length} are pending. Name it with interruptId (GET /approvals).`);
     const decision: ApprovalDecision = body.edit === undefined ? { decision: "approve", actor: actorOf(request) } : { decision: "edit", edit: body.edit, actor: actorOf(request) };
-    return reply.code(202).send(await decide(queue, run, chosen, decision));
+    return reply.code(202).send(await decide(queue, events, run, chosen, decision));
   });
   app.post<{ Params: { id: string } }>("/runs/:id/reject", async (request, reply) => {
     const body = parse(RejectBodySchema, request.body);
     const run = await runOf(request.params.id);
     const decision: ApprovalDecision = { decision: "reject", reason: stripControl(body.reason).trim(), actor: actorOf(request) };
-    return reply.code(202).send(await decide(queue, run, chooseApprovals(run, body.interruptId), decision));
+    return reply.code(202).send(await decide(queue, events, run, chooseApprovals(run, body.interruptId), decision));
   });
   app.get("/graphs", async () => ({ graphs: queue.graphs() }));
   app.get("/health", async () => ({ status: "ok" }));
@@ -181,8 +181,11 @@ function chooseApprovals(run: ServiceRun, interruptId: string | undefined) {
   return chosen;
 }
 
-async function decide(queue: LocalRunQueue, run: ServiceRun, chosen: Array<{ interruptId: string }>, decision: ApprovalDecision): Promise<ServiceRun> {
-  return queue.decide(run.id, Object.fromEntries(chosen.map((approval) => [approval.interruptId, decision])));
+async function decide(queue: LocalRunQueue, log: InMemoryRunEventLog, run: ServiceRun, chosen: Array<{ interruptId: string }>, decision: ApprovalDecision): Promise<ServiceRun> {
+  const queued = await queue.decide(run.id, Object.fromEntries(chosen.map((approval) => [approval.interruptId, decision])));
+  // Reopened before the 202: a client that reconnects with Last-Event-ID right after follows the resumed run.
+  log.reopen(run.id);
+  return queued;
 }
 
 /** Server-Sent Events: `id:` the sequence number, `event:` the type, `data:` the event as JSON; ends with the run. */
