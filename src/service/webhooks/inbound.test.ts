@@ -47,4 +47,16 @@ describe("WebhookInbox (memory)", () => {
     now = 1_000;
     expect(await inbox.accept(event, async () => "run-2")).toEqual({ runId: "run-2", duplicate: false });
   });
+
+  it("lets a redelivery start the run when the server that claimed it died before storing a run id", async () => {
+    let now = 0;
+    const store = new MemoryIdempotencyStore(() => now);
+    const inbox = new WebhookInbox({ store, claimTtlMs: 1_000, waitMs: 10, pollMs: 1 });
+    await store.claim("msg_1", "pending:dead-server", 1_000);
+    await expect(inbox.accept(event, async () => "run-x")).rejects.toMatchObject({ code: "WEBHOOK_RUN_PENDING" });
+    now = 1_000;
+    expect(await inbox.accept(event, async () => "run-2")).toEqual({ runId: "run-2", duplicate: false });
+    now = 2_000; // the stored run id lasts the full ttl, not the claim's
+    expect(await inbox.accept(event, async () => "run-3")).toEqual({ runId: "run-2", duplicate: true });
+  });
 });

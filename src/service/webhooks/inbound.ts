@@ -84,6 +84,11 @@ export interface WebhookInboxOptions {
   ttlMs?: number;
   /** How long a duplicate waits for the first delivery's run id (default 30 000). */
   waitMs?: number;
+  /**
+   * How long a claim lasts before its run id is stored (default 2 × waitMs). If the server that
+   * claimed an event dies while starting the run, a redelivery after this may start it instead.
+   */
+  claimTtlMs?: number;
   pollMs?: number;
 }
 
@@ -94,11 +99,13 @@ export class WebhookInbox {
   private readonly ttlMs: number;
   private readonly waitMs: number;
   private readonly pollMs: number;
+  private readonly claimTtlMs: number;
 
   constructor(private readonly options: WebhookInboxOptions) {
     this.ttlMs = options.ttlMs ?? 24 * 60 * 60 * 1_000;
     this.waitMs = options.waitMs ?? 30_000;
     this.pollMs = options.pollMs ?? 50;
+    this.claimTtlMs = Math.min(this.ttlMs, options.claimTtlMs ?? 2 * this.waitMs);
   }
 
   /** The idempotency key: the webhook id, or the configured payload field. */
@@ -115,7 +122,7 @@ export class WebhookInbox {
   async accept(event: Pick<VerifiedWebhook, "id" | "payload">, start: () => Promise<string>): Promise<{ runId: string; duplicate: boolean }> {
     const key = this.keyOf(event);
     const token = PENDING + randomUUID();
-    if (await this.options.store.claim(key, token, this.ttlMs)) {
+    if (await this.options.store.claim(key, token, this.claimTtlMs)) {
       let runId: string;
       try {
         runId = await start();
