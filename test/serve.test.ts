@@ -228,6 +228,20 @@ describe("conclave serve", () => {
     expect(run.body.keyId).toBe("key_1");
     await until2(url, accepted.body.id);
   });
+
+  it("cancels a running run: its model request is aborted and the run ends cancelled", async () => {
+    fake.setFallback({ kind: "hang" });
+    const { url } = await start({ OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "test-key", CONCLAVE_MODEL: "fake-model", CONCLAVE_MAX_RETRIES: "0", CONCLAVE_CONFIG: join(ROOT, "test/fixtures/mailroom.config.json") });
+    const posted = await call(url, "POST", "/runs", { input: "stuck", graph: "mailroom" });
+    await until(url, posted.body.id, ["running"]);
+    for (let attempt = 0; attempt < 100 && fake.requests.length === 0; attempt++) await new Promise((done) => setTimeout(done, 20));
+    const cancelled = await call(url, "POST", `/runs/${posted.body.id}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.status).toBe("cancelled");
+    const frames = await readEvents(url, posted.body.id);
+    expect(frames[0]!.event).toBe("run-start");
+  });
+
 });
 
 async function until2(url: string, id: string): Promise<void> {

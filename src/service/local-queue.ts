@@ -7,7 +7,7 @@ import { loadGraph, readRegistry } from "../graph/registry.ts";
 import { approvalsOf } from "../hitl/decisions.ts";
 import type { ApprovalDecision, PendingApproval } from "../hitl/decisions.ts";
 import { closeEmbeddingCaches, createChatModel } from "../models/resolve.ts";
-import { resume, run, stateOf } from "../runtime/run.ts";
+import { attachCheckpointer, resume, run, stateOf } from "../runtime/run.ts";
 import type { RunOptions, RunResult, RunnableGraph } from "../runtime/run.ts";
 import { reliabilityOptions } from "../cli/run-options.ts";
 import type { Workspace } from "../cli/workspace.ts";
@@ -95,7 +95,9 @@ export class LocalRunQueue implements RunQueue {
       running.controller.abort(new Error("cancelled through the API"));
       await running.done;
     }
-    const { pending: _pending, ...rest } = (await this.get(id))!;
+    const { pending, ...rest } = (await this.get(id))!;
+    // A paused thread no longer waits for anyone: `conclave pending` must not list it.
+    if (record.status === "interrupted" && pending?.length) this.workspace.threads.ended(record.threadId, "failed", { error: "cancelled through the API while waiting for approval" });
     this.save({ ...rest, status: "cancelled" });
     return true;
   }
@@ -196,7 +198,10 @@ export class LocalRunQueue implements RunQueue {
     };
     try {
       const resumeDecisions = drive.kind === "resume" && Object.keys(drive.decisions).length ? { decisions: drive.decisions } : {};
-      const result: RunResult<unknown> = drive.kind === "new" ? await run(graph, definition.input(input) as never, options) : await resume(graph, { ...options, threadId: record.threadId, ...resumeDecisions });
+      // A run the last server left before its first checkpoint has nothing to resume: it starts again.
+      attachCheckpointer(graph, saver);
+      const fresh = drive.kind === "new" || !(await stateOf(graph, { configurable: { thread_id: record.threadId } }).catch(() => undefined))?.config?.configurable?.checkpoint_id;
+      const result: RunResult<unknown> = fresh ? await run(graph, definition.input(input) as never, options) : await resume(graph, { ...options, threadId: record.threadId, ...resumeDecisions });
       if (result.status === "interrupted") {
         const pending = workspace.redactor.redactValue(result.pending);
         workspace.threads.ended(record.threadId, "interrupted", { pending });

@@ -166,9 +166,11 @@ export function createService(options: ServiceOptions): Service {
     queue,
     events,
     async close(graceMs) {
-      await app.close();
+      // Stop accepting first; open event streams get their runs' last events, then end, so closing never waits on them forever.
+      const closing = app.close();
       await queue.close(graceMs);
       await events.close();
+      await closing;
     },
   };
 }
