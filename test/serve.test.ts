@@ -242,6 +242,25 @@ describe("conclave serve", () => {
     expect(frames[0]!.event).toBe("run-start");
   });
 
+
+  it("a run cut off by a shutdown resumes when the next server starts on the same workspace", async () => {
+    fake.setFallback({ kind: "hang" });
+    const env = { OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "test-key", CONCLAVE_MODEL: "fake-model", CONCLAVE_MAX_RETRIES: "0", CONCLAVE_CONFIG: join(ROOT, "test/fixtures/mailroom.config.json") };
+    const first = await start(env);
+    const posted = await call(first.url, "POST", "/runs", { input: "the report is ready", graph: "mailroom" });
+    await until(first.url, posted.body.id, ["running"]);
+    for (let attempt = 0; attempt < 100 && fake.requests.length === 0; attempt++) await new Promise((done) => setTimeout(done, 20));
+    services.splice(services.indexOf(first.service), 1);
+    await first.service.close(50);
+    await first.service.queue["workspace"].close();
+
+    fake.setFallback({ kind: "respond", handler: mailerModel });
+    const second = await start(env);
+    const resumed = await until(second.url, posted.body.id, ["interrupted", "failed", "done"]);
+    expect(resumed.status, resumed.error).toBe("interrupted");
+    expect(resumed.pending).toHaveLength(2);
+  });
+
 });
 
 async function until2(url: string, id: string): Promise<void> {
