@@ -261,6 +261,19 @@ describe("conclave serve", () => {
     expect(resumed.pending).toHaveLength(2);
   });
 
+
+  it("logs every request with its x-request-id, and tells onSettled where the run's callback goes", async () => {
+    const lines: string[] = [];
+    const settled: Array<{ status: string; callbackUrl?: string }> = [];
+    const { url } = await start({}, { logger: { level: "info", stream: { write: (line: string) => void lines.push(line) } }, onSettled: (run, request) => void settled.push({ status: run.status, ...request }) });
+    const posted = await call(url, "POST", "/runs", { input: "What is LangGraph?", graph: "research", callbackUrl: "https://hooks.example.com/conclave" }, { "x-request-id": "req-7" });
+    expect(posted.headers.get("x-request-id")).toBe("req-7");
+    await until(url, posted.body.id, ["done", "failed"]);
+    expect(lines.map((line) => JSON.parse(line) as { reqId?: string }).filter((line) => line.reqId === "req-7").length).toBeGreaterThanOrEqual(2);
+    expect(settled).toEqual([{ status: "done", callbackUrl: "https://hooks.example.com/conclave" }]);
+    expect((await call(url, "POST", "/runs", { input: "hi", callbackUrl: "file:///etc/passwd" })).status).toBe(400);
+  });
+
 });
 
 async function until2(url: string, id: string): Promise<void> {

@@ -11,6 +11,7 @@ import { breakers } from "../resilience/breakers.ts";
 import type { Workspace } from "../cli/workspace.ts";
 import { InMemoryRunEventLog } from "./event-log.ts";
 import { LocalRunQueue, RunStateError } from "./local-queue.ts";
+import type { LocalRunQueueOptions } from "./local-queue.ts";
 import { openApiDocument } from "./openapi.ts";
 import { ApproveBodySchema, BODY_LIMIT_BYTES, ListQuerySchema, RejectBodySchema, RunBodySchema, stripControl } from "./schemas.ts";
 import type { ServiceRun } from "./types.ts";
@@ -34,6 +35,8 @@ export interface ServiceOptions {
   /** Fastify's logger: false in tests, or pino options; every line carries the request id. */
   logger?: boolean | FastifyBaseLogger | Record<string, unknown>;
   bodyLimit?: number;
+  /** A run stopped (done, failed, cancelled, paused): outbound webhooks to its `callbackUrl` plug in here. */
+  onSettled?: LocalRunQueueOptions["onSettled"];
 }
 
 /** An error as the API reports it: `{ error: { code, message } }` with this status. */
@@ -67,7 +70,10 @@ export function createService(options: ServiceOptions): Service {
       metrics.observe(event);
       void events.append(runId, event);
     },
-    onSettled: (run) => events.end(run.id),
+    onSettled: (run, request) => {
+      events.end(run.id);
+      options.onSettled?.(run, request);
+    },
   });
   const app = Fastify({
     logger: (options.logger ?? false) as boolean,
