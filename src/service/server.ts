@@ -94,6 +94,8 @@ export function createService(options: ServiceOptions): Service {
   app.setErrorHandler((error: FastifyError | HttpError | Error, request, reply) => {
     const { status, code, message } = describeError(error);
     if (status >= 500) request.log.error({ err: error }, "request failed");
+    const retryAfter = (error as { retryAfterSec?: number }).retryAfterSec;
+    if (retryAfter !== undefined) void reply.header("retry-after", String(Math.max(1, Math.ceil(retryAfter))));
     void reply.code(status).header("x-request-id", request.id).send({ error: { code, message } });
   });
   app.setNotFoundHandler((request, reply) => void reply.code(404).send({ error: { code: "ROUTE_NOT_FOUND", message: `There is no route ${request.method} ${request.url.split("?")[0]}. GET /openapi.json lists them.` } }));

@@ -1,4 +1,7 @@
 import { UsageError } from "../../errors.ts";
+import { ApiKeyStore, apiKeyStorePath } from "../../service/auth/keys.ts";
+import { ApiKeyLimits } from "../../service/auth/limits.ts";
+import { apiKeyAuthenticate } from "../../service/key-auth.ts";
 import { createService } from "../../service/server.ts";
 import { parseCommandArgs, positiveInteger } from "../args.ts";
 import type { CliIO } from "../output.ts";
@@ -26,13 +29,16 @@ export async function serveCommand(argv: string[], io: CliIO, signal: AbortSigna
   const graceMs = (positiveInteger("serve", "grace", values.grace) ?? 10) * 1_000;
   const workspace = await openWorkspace(io, values.config ? { configFile: values.config } : {});
   const logger = values.quiet ? false : { level: "info", stream: { write: (line: string) => io.stderr(workspace.redactor.redact(line)) } };
-  const service = createService({ workspace, logger, ...(concurrency ? { concurrency } : {}) });
+  // API keys (conclave keys create) are checked once any exists; until then the service is open.
+  const keys = new ApiKeyStore({ path: apiKeyStorePath(workspace.cwd, workspace.config.stateDir) });
+  const keysConfigured = keys.list().some((key) => !key.revokedAt);
+  const service = createService({ workspace, logger, authenticate: apiKeyAuthenticate(keys, new ApiKeyLimits()), ...(concurrency ? { concurrency } : {}) });
   const stop = new AbortController();
   const onTerm = () => stop.abort();
   process.once("SIGTERM", onTerm);
   try {
     const url = await service.app.listen({ port, host });
-    io.stderr(`conclave serve: listening on ${url} (OpenAPI at ${url}/openapi.json)${host === "127.0.0.1" || host === "localhost" ? "" : " — no API keys are checked: put it behind an authenticating proxy or configure keys"}\n`);
+    io.stderr(`conclave serve: listening on ${url} (OpenAPI at ${url}/openapi.json)${keysConfigured ? " — API keys required" : host === "127.0.0.1" || host === "localhost" ? " — no API keys yet: open to this machine (conclave keys create --scopes run,approve)" : " — no API keys yet, so anyone who can reach it may call it: create one with conclave keys create"}\n`);
     await new Promise<void>((done) => {
       if (signal.aborted || stop.signal.aborted) return done();
       signal.addEventListener("abort", () => done(), { once: true });
@@ -43,6 +49,7 @@ export async function serveCommand(argv: string[], io: CliIO, signal: AbortSigna
   } finally {
     process.off("SIGTERM", onTerm);
     await service.close(graceMs);
+    keys.close();
     await workspace.close();
   }
 }
