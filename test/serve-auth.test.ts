@@ -1,4 +1,6 @@
 import { mkdtempSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -8,6 +10,9 @@ import { ApiKeyLimits } from "../src/service/auth/limits.ts";
 import { apiKeyAuthenticate } from "../src/service/key-auth.ts";
 import { createService } from "../src/service/server.ts";
 import type { Service } from "../src/service/server.ts";
+import { createNotifier } from "../src/service/webhooks/outbound.ts";
+import { MemoryReplayCache } from "../src/service/webhooks/replay.ts";
+import { verifyWebhook } from "../src/service/webhooks/verify.ts";
 import { ROOT, cleanEnv } from "./helpers/cli.ts";
 
 let service: Service | undefined;
@@ -51,5 +56,36 @@ describe("API keys on conclave serve", () => {
     expect(limited.headers["x-request-id"]).toBeTruthy();
     // Liveness needs no key.
     expect((await call("GET", "/health")).statusCode).toBe(200);
+  });
+});
+
+describe("run-completed webhooks from conclave serve", () => {
+  it("POSTs a signed run.done to the run's callbackUrl, which the receiver verifies", async () => {
+    const secret = "whsec_" + Buffer.from("a-shared-secret-of-32-bytes-long!").toString("base64");
+    const received: Array<{ headers: Record<string, string | string[] | undefined>; body: string }> = [];
+    const receiver = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      request.on("end", () => {
+        received.push({ headers: request.headers, body });
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((done) => receiver.listen(0, "127.0.0.1", done));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+    try {
+      const workspace = await openWorkspace({ stdout: () => {}, stderr: () => {}, env: cleanEnv(), cwd: ROOT });
+      service = createService({ workspace, notifier: createNotifier({ secret }) });
+      const started = await service.app.inject({ method: "POST", url: "/runs", headers: { "content-type": "application/json" }, payload: JSON.stringify({ input: "What is 17 * 23 + 4?", graph: "research", callbackUrl: url }) });
+      expect(started.statusCode).toBe(202);
+      const deadline = Date.now() + 10_000;
+      while (received.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(received).toHaveLength(1);
+      const [delivery] = received;
+      const verified = await verifyWebhook({ id: String(delivery!.headers["webhook-id"]), timestamp: String(delivery!.headers["webhook-timestamp"]), body: delivery!.body, signatures: String(delivery!.headers["webhook-signature"]) }, { secrets: [secret], replayCache: new MemoryReplayCache() });
+      expect(verified.payload).toMatchObject({ type: "run.done", run: { id: started.json().id, status: "done", result: { answer: expect.stringContaining("395") } } });
+    } finally {
+      receiver.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import Fastify from "fastify";
+import type { Notifier } from "./webhooks/outbound.ts";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
 import type { ConclaveEvent } from "../events/types.ts";
@@ -37,6 +38,8 @@ export interface ServiceOptions {
   bodyLimit?: number;
   /** A run stopped (done, failed, cancelled, paused): outbound webhooks to its `callbackUrl` plug in here. */
   onSettled?: LocalRunQueueOptions["onSettled"];
+  /** Sends a signed `run.<status>` notification to each run's `callbackUrl` when it stops (retried, dead-lettered after the last try). */
+  notifier?: Notifier;
 }
 
 /** An error as the API reports it: `{ error: { code, message } }` with this status. */
@@ -72,6 +75,7 @@ export function createService(options: ServiceOptions): Service {
     },
     onSettled: (run, request) => {
       events.end(run.id);
+      if (request.callbackUrl && options.notifier) void options.notifier.notify(request.callbackUrl, { type: `run.${run.status}`, run: { id: run.id, graph: run.graph, threadId: run.threadId, status: run.status, ...(run.result ? { result: run.result } : {}), ...(run.error ? { error: run.error } : {}) } });
       options.onSettled?.(run, request);
     },
   });

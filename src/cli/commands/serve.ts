@@ -3,6 +3,9 @@ import { ApiKeyStore, apiKeyStorePath } from "../../service/auth/keys.ts";
 import { ApiKeyLimits } from "../../service/auth/limits.ts";
 import { apiKeyAuthenticate } from "../../service/key-auth.ts";
 import { createService } from "../../service/server.ts";
+import { createNotifier } from "../../service/webhooks/outbound.ts";
+import { DeadLetterQueue } from "../../resilience/dead-letters.ts";
+import { join } from "node:path";
 import { parseCommandArgs, positiveInteger } from "../args.ts";
 import type { CliIO } from "../output.ts";
 import { openWorkspace } from "../workspace.ts";
@@ -32,7 +35,10 @@ export async function serveCommand(argv: string[], io: CliIO, signal: AbortSigna
   // API keys (conclave keys create) are checked once any exists; until then the service is open.
   const keys = new ApiKeyStore({ path: apiKeyStorePath(workspace.cwd, workspace.config.stateDir) });
   const keysConfigured = keys.list().some((key) => !key.revokedAt);
-  const service = createService({ workspace, logger, authenticate: apiKeyAuthenticate(keys, new ApiKeyLimits()), ...(concurrency ? { concurrency } : {}) });
+  // Run-completed notifications are signed with CONCLAVE_WEBHOOK_SECRET (environment or secrets file); dead letters after the last try.
+  const secret = workspace.env.CONCLAVE_WEBHOOK_SECRET;
+  const notifier = secret ? createNotifier({ secret, deadLetters: new DeadLetterQueue({ path: join(workspace.cwd, workspace.config.stateDir, "dlq.sqlite") }) }) : undefined;
+  const service = createService({ workspace, logger, authenticate: apiKeyAuthenticate(keys, new ApiKeyLimits()), ...(notifier ? { notifier } : {}), ...(concurrency ? { concurrency } : {}) });
   const stop = new AbortController();
   const onTerm = () => stop.abort();
   process.once("SIGTERM", onTerm);
