@@ -12,6 +12,8 @@ import { createService } from "../src/service/server.ts";
 import type { Service } from "../src/service/server.ts";
 import { createNotifier } from "../src/service/webhooks/outbound.ts";
 import { MemoryReplayCache } from "../src/service/webhooks/replay.ts";
+import { MemoryIdempotencyStore, WebhookInbox } from "../src/service/webhooks/inbound.ts";
+import { signWebhook } from "../src/service/webhooks/sign.ts";
 import { verifyWebhook } from "../src/service/webhooks/verify.ts";
 import { ROOT, cleanEnv } from "./helpers/cli.ts";
 
@@ -87,5 +89,25 @@ describe("run-completed webhooks from conclave serve", () => {
     } finally {
       receiver.close();
     }
+  });
+});
+
+describe("inbound webhooks on conclave serve", () => {
+  it("starts one run for a signed event; a redelivery, a bad signature and a stale timestamp start none", async () => {
+    const secret = "whsec_" + Buffer.from("another-shared-secret-32-bytes!!").toString("base64");
+    const workspace = await openWorkspace({ stdout: () => {}, stderr: () => {}, env: cleanEnv(), cwd: ROOT });
+    service = createService({ workspace, webhooks: { secrets: [secret], replayCache: new MemoryReplayCache(), inbox: new WebhookInbox({ store: new MemoryIdempotencyStore() }) } });
+    const send = (id: string, body: string, timestamp = Math.floor(Date.now() / 1000), signature = signWebhook({ id, timestamp, body }, secret)) =>
+      service!.app.inject({ method: "POST", url: "/webhooks/crm", headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": signature }, payload: body });
+    const body = JSON.stringify({ input: "What is 17 * 23 + 4?", graph: "research" });
+    const ids = async () => ((await service!.app.inject({ method: "GET", url: "/runs" })).json() as { runs: Array<{ id: string }> }).runs.map((run) => run.id);
+    const before = new Set(await ids());
+    const first = await send("evt_1", body);
+    expect(first.statusCode).toBe(202);
+    expect(first.json()).toMatchObject({ duplicate: false });
+    expect((await send("evt_1", body)).statusCode).toBe(409);
+    expect((await send("evt_2", body, undefined, "v1,AAAA")).statusCode).toBe(401);
+    expect((await send("evt_3", body, Math.floor(Date.now() / 1000) - 3_600)).statusCode).toBe(401);
+    expect((await ids()).filter((id) => !before.has(id))).toEqual([first.json().id]);
   });
 });

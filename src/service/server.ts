@@ -2,6 +2,10 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import Fastify from "fastify";
 import type { Notifier } from "./webhooks/outbound.ts";
+import type { WebhookInbox } from "./webhooks/inbound.ts";
+import type { ReplayCache } from "./webhooks/replay.ts";
+import { verifyWebhook } from "./webhooks/verify.ts";
+import { WebhookVerificationError } from "./webhooks/errors.ts";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
 import type { ConclaveEvent } from "../events/types.ts";
@@ -38,6 +42,8 @@ export interface ServiceOptions {
   bodyLimit?: number;
   /** A run stopped (done, failed, cancelled, paused): outbound webhooks to its `callbackUrl` plug in here. */
   onSettled?: LocalRunQueueOptions["onSettled"];
+  /** Verifies inbound `POST /webhooks/:source` (HMAC over id.timestamp.body, ±300 s, replay cache) and starts at most one run per event. */
+  webhooks?: { secrets: string[]; replayCache: ReplayCache; inbox: WebhookInbox };
   /** Sends a signed `run.<status>` notification to each run's `callbackUrl` when it stops (retried, dead-lettered after the last try). */
   notifier?: Notifier;
 }
@@ -159,6 +165,33 @@ export function createService(options: ServiceOptions): Service {
     return reply.code(202).send(await decide(queue, events, run, chooseApprovals(run, body.interruptId), decision));
   });
   app.get("/graphs", async () => ({ graphs: queue.graphs() }));
+  // The raw body is kept: an inbound webhook's signature is over the exact bytes sent.
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    (request as FastifyRequest & { rawBody?: string }).rawBody = body as string;
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (error) {
+      Object.assign(error as Error, { statusCode: 400 });
+      done(error as Error, undefined);
+    }
+  });
+  app.post("/webhooks/:source", async (request, reply) => {
+    const hooks = options.webhooks;
+    if (!hooks) throw new HttpError(404, "WEBHOOKS_OFF", "Inbound webhooks are off: set CONCLAVE_WEBHOOK_SECRET for conclave serve.");
+    const header = (name: string) => String(request.headers[name] ?? "");
+    let verified;
+    try {
+      verified = await verifyWebhook({ id: header("webhook-id"), timestamp: header("webhook-timestamp"), body: (request as FastifyRequest & { rawBody?: string }).rawBody ?? "", signatures: header("webhook-signature") }, { secrets: hooks.secrets, replayCache: hooks.replayCache });
+    } catch (error) {
+      if (error instanceof WebhookVerificationError) throw new HttpError(error.reason === "replay" ? 409 : 401, error.code, error.message);
+      throw error;
+    }
+    const body = parse(RunBodySchema, verified.payload);
+    const graph = body.graph ?? workspace.config.defaultGraph ?? queue.graphs()[0]?.name ?? "";
+    // A redelivered event (same id) starts no second run: the inbox answers with the first run's id.
+    const { runId, duplicate } = await hooks.inbox.accept(verified, async () => (await queue.submit({ graph, input: stripControl(body.input), idempotencyKey: `webhook:${(request.params as { source: string }).source}:${verified.id}` })).id);
+    return reply.code(202).send({ id: runId, duplicate });
+  });
   app.get("/health", async () => ({ status: "ok" }));
   app.get("/ready", async (_request, reply) => {
     const checkpointer = await workspace.checkpointer().then(async (opened) => {

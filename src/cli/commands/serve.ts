@@ -4,6 +4,8 @@ import { ApiKeyLimits } from "../../service/auth/limits.ts";
 import { apiKeyAuthenticate } from "../../service/key-auth.ts";
 import { createService } from "../../service/server.ts";
 import { createNotifier } from "../../service/webhooks/outbound.ts";
+import { MemoryIdempotencyStore, WebhookInbox } from "../../service/webhooks/inbound.ts";
+import { MemoryReplayCache } from "../../service/webhooks/replay.ts";
 import { DeadLetterQueue } from "../../resilience/dead-letters.ts";
 import { join } from "node:path";
 import { parseCommandArgs, positiveInteger } from "../args.ts";
@@ -37,8 +39,10 @@ export async function serveCommand(argv: string[], io: CliIO, signal: AbortSigna
   const keysConfigured = keys.list().some((key) => !key.revokedAt);
   // Run-completed notifications are signed with CONCLAVE_WEBHOOK_SECRET (environment or secrets file); dead letters after the last try.
   const secret = workspace.env.CONCLAVE_WEBHOOK_SECRET;
-  const notifier = secret ? createNotifier({ secret, deadLetters: new DeadLetterQueue({ path: join(workspace.cwd, workspace.config.stateDir, "dlq.sqlite") }) }) : undefined;
-  const service = createService({ workspace, logger, authenticate: apiKeyAuthenticate(keys, new ApiKeyLimits()), ...(notifier ? { notifier } : {}), ...(concurrency ? { concurrency } : {}) });
+  const notifier = secret ? createNotifier({ secret: secret.split(",")[0]!.trim(), deadLetters: new DeadLetterQueue({ path: join(workspace.cwd, workspace.config.stateDir, "dlq.sqlite") }) }) : undefined;
+  // The same secret verifies inbound POST /webhooks/:source (comma-separate several to rotate keys).
+  const webhooks = secret ? { secrets: secret.split(",").map((part) => part.trim()).filter(Boolean), replayCache: new MemoryReplayCache(), inbox: new WebhookInbox({ store: new MemoryIdempotencyStore() }) } : undefined;
+  const service = createService({ workspace, logger, authenticate: apiKeyAuthenticate(keys, new ApiKeyLimits()), ...(notifier ? { notifier } : {}), ...(webhooks ? { webhooks } : {}), ...(concurrency ? { concurrency } : {}) });
   const stop = new AbortController();
   const onTerm = () => stop.abort();
   process.once("SIGTERM", onTerm);
