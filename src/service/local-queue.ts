@@ -1,17 +1,10 @@
 import { randomUUID } from "node:crypto";
-import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { RunEvents } from "../events/emitter.ts";
 import type { ConclaveEvent } from "../events/types.ts";
-import type { GraphDefinition } from "../graph/define-graph.ts";
-import { loadGraph, readRegistry } from "../graph/registry.ts";
-import { approvalsOf } from "../hitl/decisions.ts";
-import type { ApprovalDecision, PendingApproval } from "../hitl/decisions.ts";
-import { closeEmbeddingCaches, createChatModel } from "../models/resolve.ts";
-import { attachCheckpointer, resume, run, stateOf } from "../runtime/run.ts";
-import type { RunOptions, RunResult, RunnableGraph } from "../runtime/run.ts";
-import { reliabilityOptions } from "../cli/run-options.ts";
+import { readRegistry } from "../graph/registry.ts";
+import type { ApprovalDecision } from "../hitl/decisions.ts";
 import type { Workspace } from "../cli/workspace.ts";
-import { observeRun } from "../cli/workspace.ts";
+import { executeServiceRun } from "./execute-run.ts";
+import type { Drive } from "./execute-run.ts";
 import type { RunQueue, RunRequest, ServiceRun } from "./types.ts";
 
 export const DEFAULT_CONCURRENCY = 4;
@@ -26,7 +19,6 @@ export interface LocalRunQueueOptions {
   onSettled?: (run: ServiceRun, request: { callbackUrl?: string }) => void;
 }
 
-type Drive = { kind: "new" } | { kind: "resume"; decisions: Record<string, ApprovalDecision> };
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS service_runs (
   id TEXT PRIMARY KEY,
@@ -167,64 +159,9 @@ export class LocalRunQueue implements RunQueue {
     this.options.onSettled?.(saved, this.callbackOf(id));
   }
 
-  /** As `executeThread` does for the CLI, without the terminal: build, run or resume, keep the thread's status. */
-  private async drive(record: ServiceRun, input: string, drive: Drive, signal: AbortSignal): Promise<ServiceRun> {
-    const { workspace } = this;
-    const { config, cwd } = workspace;
-    const definition = (await loadGraph(record.graph, config, cwd)) as GraphDefinition<RunnableGraph>;
-    const { model, info } = createChatModel(config.model);
-    const endpoint = info.offline ? undefined : (config.model.baseUrl ?? "https://api.openai.com/v1");
-    const graph = definition.build({ config, cwd, options: {} });
-    const saver = (await workspace.checkpointer()).saver;
-    const reliability = reliabilityOptions(config, cwd);
-    const events = new RunEvents();
-    const stopObserving = observeRun(workspace, events);
-    events.on("event", (event: ConclaveEvent) => this.options.onEvent?.(record.id, event));
-    events.once("run-start", (event) => workspace.threads.started({ threadId: record.threadId, graph: record.graph, task: record.input, options: {}, runId: event.runId }));
-    const options: RunOptions = {
-      model: model as BaseChatModel,
-      modelInfo: info,
-      events,
-      graphName: record.graph,
-      signal,
-      timeoutMs: config.model.timeoutMs,
-      ...reliability,
-      ...(endpoint ? { endpoint } : {}),
-      threadId: record.threadId,
-      checkpointer: saver,
-      effects: workspace.effects,
-      redact: (value) => workspace.redactor.redactValue(value),
-      ...(config.approveAnswer ? { approveAnswer: true } : {}),
-    };
-    try {
-      const resumeDecisions = drive.kind === "resume" && Object.keys(drive.decisions).length ? { decisions: drive.decisions } : {};
-      // A run the last server left before its first checkpoint has nothing to resume: it starts again.
-      attachCheckpointer(graph, saver);
-      const fresh = drive.kind === "new" || !(await stateOf(graph, { configurable: { thread_id: record.threadId } }).catch(() => undefined))?.config?.configurable?.checkpoint_id;
-      const result: RunResult<unknown> = fresh ? await run(graph, definition.input(input) as never, options) : await resume(graph, { ...options, threadId: record.threadId, ...resumeDecisions });
-      if (result.status === "interrupted") {
-        const pending = workspace.redactor.redactValue(result.pending);
-        workspace.threads.ended(record.threadId, "interrupted", { pending });
-        return { ...record, status: "interrupted", pending };
-      }
-      const { answer, citations, details } = definition.output(result.state as never);
-      workspace.threads.ended(record.threadId, "done", { answer: workspace.redactor.redact(answer) });
-      return { ...record, status: "done", result: workspace.redactor.redactValue({ answer, citations, ...(details ? { details } : {}) }) };
-    } catch (error) {
-      // A resume that failed may still hold approvals: keep them waiting, or the run could never be continued.
-      const pending = await pendingOf(graph, record.threadId).catch(() => []);
-      const message = workspace.redactor.redact(error instanceof Error ? error.message : String(error));
-      if (pending.length && !signal.aborted) {
-        workspace.threads.ended(record.threadId, "interrupted", { pending: workspace.redactor.redactValue(pending), error: message });
-        return { ...record, status: "interrupted", pending: workspace.redactor.redactValue(pending), error: message };
-      }
-      workspace.threads.ended(record.threadId, "failed", { error: message });
-      throw error;
-    } finally {
-      await stopObserving();
-      await reliability.cache?.store.close();
-      await closeEmbeddingCaches();
-    }
+  /** As `executeThread` does for the CLI, without the terminal (shared with the BullMQ worker). */
+  private drive(record: ServiceRun, input: string, drive: Drive, signal: AbortSignal): Promise<ServiceRun> {
+    return executeServiceRun(this.workspace, record, input, drive, signal, this.options.onEvent);
   }
 
   /** The registered graphs (for `GET /graphs`). */
@@ -257,9 +194,4 @@ export class RunStateError extends Error {
     super(message);
     this.name = "RunStateError";
   }
-}
-
-async function pendingOf(graph: RunnableGraph, threadId: string): Promise<PendingApproval[]> {
-  const snapshot = await stateOf(graph, { configurable: { thread_id: threadId } });
-  return approvalsOf(snapshot?.tasks.flatMap((task) => task.interrupts ?? []) ?? []);
 }
