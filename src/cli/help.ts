@@ -19,6 +19,7 @@ Usage:
   conclave doctor [--json]          Check providers (reachability, latency), breakers, cache and folders
   conclave keys create|list|revoke  API keys for conclave serve (scopes, rate limits, quotas)
   conclave serve --port N           The HTTP service: start runs, follow events (SSE), decide approvals
+  conclave worker --concurrency N   Execute runs from a Redis (BullMQ) queue with PostgreSQL checkpoints
   conclave help [command]           Show help for a command
 
 Options for every command:
@@ -257,4 +258,26 @@ Example:
   conclave serve --port 8080 &
   curl -s localhost:8080/runs -H 'content-type: application/json' -d '{"input":"What is LangGraph?"}'`;
 
-export const COMMAND_HELP: Record<string, string> = { eval: EVAL_HELP, runs: RUNS_HELP, pending: PENDING_HELP, approve: APPROVE_HELP, reject: REJECT_HELP, inspect: INSPECT_HELP, fork: FORK_HELP, metrics: METRICS_HELP, audit: AUDIT_HELP, run: RUN_HELP, graphs: GRAPHS_HELP, config: CONFIG_HELP, dlq: DLQ_HELP, doctor: DOCTOR_HELP, keys: KEYS_HELP, serve: SERVE_HELP };
+export const WORKER_HELP = `conclave worker — execute runs from a Redis (BullMQ) queue
+
+Takes runs from the queue in REDIS_URL and executes them like "conclave serve" does, with the
+PostgreSQL checkpointer in DATABASE_URL (checkpoint.backend is forced to "postgres"), so any worker
+can continue any run. A job whose worker died is picked up by another worker once its lock expires
+(stall detection) and resumes from its thread's last checkpoint. Run records are kept in the
+PostgreSQL table conclave_service_runs. Ctrl-C or SIGTERM stops taking jobs and waits for running ones.
+
+Usage:
+  conclave worker [--concurrency N] [--queue NAME] [--prefix PREFIX] [--quiet]
+    --concurrency   Runs at once in this process (default 1)
+    --queue         BullMQ queue name (default: CONCLAVE_QUEUE or conclave-runs)
+    --prefix        Redis key prefix (default: CONCLAVE_QUEUE_PREFIX or conclave)
+
+Environment:
+  REDIS_URL, DATABASE_URL (both required); CONCLAVE_WORKER_STALLED_MS (stall check interval,
+  default 30000; the job lock lasts twice it); CONCLAVE_WORKER_MAX_STALLED (default 3).
+  Graph nodes must not block the event loop for long: the job lock is renewed from it.
+
+Example:
+  REDIS_URL=redis://127.0.0.1:6379 DATABASE_URL=postgres://user@127.0.0.1:5432/conclave conclave worker --concurrency 4`;
+
+export const COMMAND_HELP: Record<string, string> = { eval: EVAL_HELP, runs: RUNS_HELP, pending: PENDING_HELP, approve: APPROVE_HELP, reject: REJECT_HELP, inspect: INSPECT_HELP, fork: FORK_HELP, metrics: METRICS_HELP, audit: AUDIT_HELP, run: RUN_HELP, graphs: GRAPHS_HELP, config: CONFIG_HELP, dlq: DLQ_HELP, doctor: DOCTOR_HELP, keys: KEYS_HELP, serve: SERVE_HELP, worker: WORKER_HELP };

@@ -13,6 +13,7 @@ import { auditCommand, metricsCommand } from "./commands/observe.ts";
 import { inspectCommand, pendingCommand, runsCommand } from "./commands/threads.ts";
 import { keysCommand } from "./commands/keys.ts";
 import { serveCommand } from "./commands/serve.ts";
+import { workerCommand } from "./commands/worker.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import type { CliIO } from "./output.ts";
 import { processIO } from "./output.ts";
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   doctor: doctorCommand,
   keys: keysCommand,
   serve: serveCommand,
+  worker: workerCommand,
 };
 
 /**

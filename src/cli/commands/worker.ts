@@ -1,0 +1,64 @@
+import { UsageError } from "../../errors.ts";
+import { DEFAULT_PREFIX, DEFAULT_QUEUE_NAME } from "../../service/bullmq-queue.ts";
+import { startRunWorker } from "../../service/worker.ts";
+import { parseCommandArgs, positiveInteger } from "../args.ts";
+import type { CliIO } from "../output.ts";
+import { openWorkspace } from "../workspace.ts";
+
+const WORKER_OPTIONS = {
+  concurrency: { type: "string" },
+  queue: { type: "string" },
+  prefix: { type: "string" },
+  quiet: { type: "boolean" },
+} as const;
+
+/**
+ * `conclave worker --concurrency N`: executes runs from the BullMQ queue (REDIS_URL) with the
+ * PostgreSQL checkpointer (DATABASE_URL), so any worker resumes a run another one left. SIGINT /
+ * SIGTERM stop taking jobs and wait for the running ones.
+ */
+export async function workerCommand(argv: string[], io: CliIO, signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parseCommandArgs("worker", argv, WORKER_OPTIONS);
+  if (positionals.length) throw new UsageError(`conclave worker: unexpected argument "${positionals[0]}". Usage: conclave worker [--concurrency N].`);
+  const concurrency = positiveInteger("worker", "concurrency", values.concurrency) ?? 1;
+  const redisUrl = io.env.REDIS_URL;
+  const databaseUrl = io.env.DATABASE_URL;
+  const missing = [redisUrl ? undefined : "REDIS_URL (e.g. redis://127.0.0.1:6379)", databaseUrl ? undefined : "DATABASE_URL (e.g. postgres://user@127.0.0.1:5432/conclave)"].filter(Boolean);
+  if (missing.length) throw new UsageError(`conclave worker: set ${missing.join(" and ")}: workers take runs from the Redis queue and share the PostgreSQL checkpoints.`);
+  const stalledIntervalMs = positiveInteger("worker", "CONCLAVE_WORKER_STALLED_MS", io.env.CONCLAVE_WORKER_STALLED_MS);
+  const maxStalledCount = io.env.CONCLAVE_WORKER_MAX_STALLED ? Number(io.env.CONCLAVE_WORKER_MAX_STALLED) : undefined;
+  // Every worker must see every checkpoint: PostgreSQL, whatever the configuration says.
+  const workspace = await openWorkspace({ ...io, env: { ...io.env, DATABASE_URL: databaseUrl! } }, { ...(values.config ? { configFile: values.config } : {}), flags: { "checkpoint.backend": { value: "postgres", flag: "conclave worker" } } });
+  const queueName = values.queue ?? io.env.CONCLAVE_QUEUE ?? DEFAULT_QUEUE_NAME;
+  const prefix = values.prefix ?? io.env.CONCLAVE_QUEUE_PREFIX ?? DEFAULT_PREFIX;
+  await workspace.checkpointer();
+  const running = startRunWorker({
+    workspace,
+    redisUrl: redisUrl!,
+    databaseUrl: databaseUrl!,
+    queueName,
+    prefix,
+    concurrency,
+    ...(stalledIntervalMs ? { stalledIntervalMs } : {}),
+    ...(maxStalledCount !== undefined && Number.isInteger(maxStalledCount) ? { maxStalledCount } : {}),
+    log: values.quiet ? undefined : (line) => io.stderr(`conclave worker: ${line}\n`),
+  });
+  const stop = new AbortController();
+  const onTerm = () => stop.abort();
+  process.once("SIGTERM", onTerm);
+  try {
+    await running.worker.waitUntilReady();
+    io.stderr(`conclave worker: taking runs from ${prefix}:${queueName} (concurrency ${concurrency}, pid ${process.pid})\n`);
+    await new Promise<void>((done) => {
+      if (signal.aborted || stop.signal.aborted) return done();
+      signal.addEventListener("abort", () => done(), { once: true });
+      stop.signal.addEventListener("abort", () => done(), { once: true });
+    });
+    io.stderr("conclave worker: stopping: no new jobs; waiting for the running ones\n");
+    return 0;
+  } finally {
+    process.off("SIGTERM", onTerm);
+    await running.close();
+    await workspace.close();
+  }
+}

@@ -1,0 +1,214 @@
+import { createHash, randomUUID } from "node:crypto";
+import { Queue } from "bullmq";
+import type { ConnectionOptions } from "bullmq";
+import { Redis } from "ioredis";
+import pg from "pg";
+import type { ApprovalDecision } from "../hitl/decisions.ts";
+import type { Drive } from "./execute-run.ts";
+import { RunStateError } from "./local-queue.ts";
+import type { RunQueue, RunRequest, ServiceRun } from "./types.ts";
+
+export const DEFAULT_QUEUE_NAME = "conclave-runs";
+export const DEFAULT_PREFIX = "conclave";
+
+/** What a BullMQ job carries: the run, how to drive it, and the input as given (the record keeps it redacted). */
+export interface RunJobData {
+  runId: string;
+  input: string;
+  drive: Drive;
+}
+
+export interface BullQueueSettings {
+  /** Redis connection string (REDIS_URL). */
+  redisUrl: string;
+  /** PostgreSQL connection string (DATABASE_URL): the run records live in `conclave_service_runs`. */
+  databaseUrl: string;
+  /** BullMQ queue name (default "conclave-runs"). */
+  queueName?: string;
+  /** BullMQ key prefix in Redis (default "conclave"): a test uses its own so runs never collide. */
+  prefix?: string;
+}
+
+const SCHEMA = `CREATE TABLE IF NOT EXISTS conclave_service_runs (
+  id TEXT PRIMARY KEY,
+  queue TEXT NOT NULL,
+  idempotency_key TEXT,
+  status TEXT NOT NULL,
+  callback_url TEXT,
+  body JSONB NOT NULL,
+  worker TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  UNIQUE (queue, idempotency_key)
+)`;
+
+/** The run records of one queue in PostgreSQL, shared by the API side (BullRunQueue) and the workers. */
+export class RunRecords {
+  readonly pool: pg.Pool;
+  private ready: Promise<void> | undefined;
+
+  constructor(
+    databaseUrl: string,
+    readonly queue: string,
+  ) {
+    this.pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  }
+
+  setup(): Promise<void> {
+    // Two processes creating the table at once can race on the catalog: the loser retries once.
+    return (this.ready ??= this.pool.query(SCHEMA).then(() => undefined, () => this.pool.query(SCHEMA).then(() => undefined)));
+  }
+
+  async insert(record: ServiceRun, callbackUrl: string | undefined): Promise<boolean> {
+    await this.setup();
+    const result = await this.pool.query("INSERT INTO conclave_service_runs (id, queue, idempotency_key, status, callback_url, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING", [record.id, this.queue, record.idempotencyKey ?? null, record.status, callbackUrl ?? null, JSON.stringify(record), record.createdAt]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async get(id: string): Promise<ServiceRun | undefined> {
+    return (await this.rows("SELECT body FROM conclave_service_runs WHERE queue = $1 AND id = $2", [this.queue, id]))[0];
+  }
+
+  async byKey(key: string): Promise<ServiceRun | undefined> {
+    return (await this.rows("SELECT body FROM conclave_service_runs WHERE queue = $1 AND idempotency_key = $2", [this.queue, key]))[0];
+  }
+
+  async list(options: { status?: ServiceRun["status"]; limit?: number } = {}): Promise<ServiceRun[]> {
+    const limit = options.limit ?? 100;
+    return options.status ? this.rows("SELECT body FROM conclave_service_runs WHERE queue = $1 AND status = $2 ORDER BY created_at DESC, id DESC LIMIT $3", [this.queue, options.status, limit]) : this.rows("SELECT body FROM conclave_service_runs WHERE queue = $1 ORDER BY created_at DESC, id DESC LIMIT $2", [this.queue, limit]);
+  }
+
+  /** Writes the record; with `from`, only while its status is one of those (a compare-and-set). Returns the saved record, or undefined when the status did not match. */
+  async save(record: ServiceRun, options: { from?: Array<ServiceRun["status"]>; worker?: string; attempt?: boolean } = {}): Promise<ServiceRun | undefined> {
+    await this.setup();
+    const saved = { ...record, updatedAt: Date.now() };
+    const params: unknown[] = [saved.status, JSON.stringify(saved), this.queue, saved.id, options.worker ?? null, options.attempt ? 1 : 0];
+    let sql = "UPDATE conclave_service_runs SET status = $1, body = $2, worker = COALESCE($5, worker), attempts = attempts + $6 WHERE queue = $3 AND id = $4";
+    if (options.from) {
+      params.push(options.from);
+      sql += " AND status = ANY($7)";
+    }
+    const result = await this.pool.query(sql, params);
+    return (result.rowCount ?? 0) > 0 ? saved : undefined;
+  }
+
+  async callbackOf(id: string): Promise<{ callbackUrl?: string }> {
+    await this.setup();
+    const row = (await this.pool.query("SELECT callback_url FROM conclave_service_runs WHERE queue = $1 AND id = $2", [this.queue, id])).rows[0] as { callback_url: string | null } | undefined;
+    return row?.callback_url ? { callbackUrl: row.callback_url } : {};
+  }
+
+  private async rows(sql: string, params: unknown[]): Promise<ServiceRun[]> {
+    await this.setup();
+    return (await this.pool.query(sql, params)).rows.map((row: { body: ServiceRun | string }) => (typeof row.body === "string" ? (JSON.parse(row.body) as ServiceRun) : row.body));
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+/** The Redis key a running run's worker watches: set by `cancel`, it aborts the run. */
+export function cancelKey(prefix: string, queueName: string, runId: string): string {
+  return `${prefix}:${queueName}:cancel:${runId}`;
+}
+
+/** A connection BullMQ accepts (workers need `maxRetriesPerRequest: null`). */
+export function redisConnection(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null });
+}
+
+/**
+ * Runs on a BullMQ queue in Redis, executed by `conclave worker` processes; the run records are kept
+ * in PostgreSQL (`conclave_service_runs`, next to the checkpoints), so any process can report them.
+ * The job id is the run id; a run submitted with an idempotency key gets an id derived from the key,
+ * so a repeated key adds no second job even when two submits race.
+ */
+export class BullRunQueue implements RunQueue {
+  readonly queueName: string;
+  readonly prefix: string;
+  readonly queue: Queue<RunJobData>;
+  readonly records: RunRecords;
+  private readonly redis: Redis;
+
+  constructor(
+    settings: BullQueueSettings,
+    private readonly redact: (text: string) => string = (text) => text,
+  ) {
+    this.queueName = settings.queueName ?? DEFAULT_QUEUE_NAME;
+    this.prefix = settings.prefix ?? DEFAULT_PREFIX;
+    this.redis = redisConnection(settings.redisUrl);
+    this.queue = new Queue<RunJobData>(this.queueName, { connection: this.redis as unknown as ConnectionOptions, prefix: this.prefix });
+    this.records = new RunRecords(settings.databaseUrl, this.queueName);
+  }
+
+  async submit(request: RunRequest): Promise<ServiceRun> {
+    if (request.idempotencyKey) {
+      const known = await this.records.byKey(request.idempotencyKey);
+      if (known) return known;
+    }
+    const now = Date.now();
+    const id = request.idempotencyKey ? idempotentId(this.queueName, request.idempotencyKey) : randomUUID();
+    const record: ServiceRun = { id, graph: request.graph, threadId: id, status: "queued", input: this.redact(request.input), createdAt: now, updatedAt: now, ...(request.keyId ? { keyId: request.keyId } : {}), ...(request.idempotencyKey ? { idempotencyKey: request.idempotencyKey } : {}) };
+    if (!(await this.records.insert(record, request.callbackUrl))) return (await this.records.get(id)) ?? (await this.records.byKey(request.idempotencyKey!))!;
+    // Same jobId, same job: BullMQ ignores a second add while the first exists.
+    await this.queue.add("run", { runId: id, input: request.input, drive: { kind: "new" } }, { jobId: id, removeOnComplete: 1000, removeOnFail: 1000 });
+    return record;
+  }
+
+  get(id: string): Promise<ServiceRun | undefined> {
+    return this.records.get(id);
+  }
+
+  list(options?: { status?: ServiceRun["status"]; limit?: number }): Promise<ServiceRun[]> {
+    return this.records.list(options);
+  }
+
+  async cancel(id: string): Promise<boolean> {
+    const record = await this.records.get(id);
+    if (!record || !["queued", "running", "interrupted"].includes(record.status)) return false;
+    if (record.status === "running") {
+      // The worker running it polls this key and aborts the run; it then records "cancelled".
+      await this.redis.set(cancelKey(this.prefix, this.queueName, id), "1", "EX", 3600);
+    }
+    // A job still waiting is removed (a locked, running one cannot be: the key above stops it).
+    for (const job of await this.queue.getJobs(["waiting", "delayed", "prioritized"])) {
+      if (job?.data.runId === id) await job.remove().catch(() => undefined);
+    }
+    const { pending: _pending, ...rest } = record;
+    await this.records.save({ ...rest, status: "cancelled" }, { from: ["queued", "running", "interrupted"] });
+    return true;
+  }
+
+  async decide(id: string, decisions: Record<string, unknown> | unknown): Promise<ServiceRun> {
+    const record = await this.records.get(id);
+    if (!record) throw new RunStateError("RUN_NOT_FOUND", `There is no run "${id}".`);
+    if (record.status !== "interrupted" || !record.pending?.length) throw new RunStateError("RUN_NOT_WAITING", `Run "${id}" is ${record.status}, not waiting for an approval.`);
+    const byId = decisions as Record<string, ApprovalDecision>;
+    for (const key of Object.keys(byId)) {
+      if (!record.pending.some((approval) => approval.interruptId === key)) throw new RunStateError("APPROVAL_NOT_FOUND", `Run "${id}" has no pending approval "${key}". Pending: ${record.pending.map((approval) => approval.interruptId).join(", ")}.`);
+    }
+    // Claimed atomically: of two decisions sent at once, only one continues the run.
+    const queued = await this.records.save({ ...record, status: "queued" }, { from: ["interrupted"] });
+    if (!queued) throw new RunStateError("RUN_NOT_WAITING", `Run "${id}" is no longer waiting for an approval: another decision continued it.`);
+    await this.queue.add("resume", { runId: id, input: record.input, drive: { kind: "resume", decisions: byId } }, { jobId: `${id}-resume-${Date.now()}`, removeOnComplete: 1000, removeOnFail: 1000 });
+    return queued;
+  }
+
+  /** Removes every job and key of this queue (tests; an operator clearing a queue). */
+  async obliterate(): Promise<void> {
+    await this.queue.obliterate({ force: true });
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    this.redis.disconnect();
+    await this.records.close();
+  }
+}
+
+/** A UUID-shaped id derived from the queue and an idempotency key. */
+export function idempotentId(queueName: string, key: string): string {
+  const hex = createHash("sha256").update(`${queueName}\0${key}`).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}

@@ -1,0 +1,112 @@
+import { hostname } from "node:os";
+import { Worker } from "bullmq";
+import type { ConnectionOptions, Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { ConclaveEvent } from "../events/types.ts";
+import type { Workspace } from "../cli/workspace.ts";
+import { DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, RunRecords, cancelKey, redisConnection } from "./bullmq-queue.ts";
+import type { RunJobData } from "./bullmq-queue.ts";
+import { executeServiceRun } from "./execute-run.ts";
+import type { Drive } from "./execute-run.ts";
+import type { ServiceRun } from "./types.ts";
+
+export interface RunWorkerOptions {
+  /** Opened with `checkpoint.backend` "postgres": every worker resumes any run from the shared checkpoints. */
+  workspace: Workspace;
+  redisUrl: string;
+  databaseUrl: string;
+  queueName?: string;
+  prefix?: string;
+  /** Jobs at once in this process (default 1). */
+  concurrency?: number;
+  /** How often BullMQ looks for jobs whose worker died (default 30 s); lock duration is twice it. */
+  stalledIntervalMs?: number;
+  /** How many times a job may stall before it fails (default 3). */
+  maxStalledCount?: number;
+  /** How often a running run checks whether it was cancelled (default 500 ms). */
+  cancelPollMs?: number;
+  /** Progress lines ("started", "resumed", "done") for the operator. */
+  log?: (line: string) => void;
+  onEvent?: (runId: string, event: ConclaveEvent) => void;
+  onSettled?: (run: ServiceRun, request: { callbackUrl?: string }) => void;
+}
+
+export interface RunWorker {
+  worker: Worker<RunJobData>;
+  /** Waits for the jobs running here to end, then disconnects. */
+  close(): Promise<void>;
+}
+
+/**
+ * A BullMQ worker executing runs through the same path as `conclave serve` (`executeServiceRun`).
+ * Every job resumes its thread when the thread already has checkpoints: a job picked up again after
+ * its worker died (stall detection) continues from the last checkpoint instead of starting over.
+ *
+ * BullMQ renews a job's lock from a timer on this process's event loop: work that blocks the loop
+ * (long synchronous code in a node or tool) for longer than the lock duration lets another worker
+ * take the job as stalled while it still runs. Graph nodes must stay asynchronous (await I/O, move
+ * CPU-heavy work to a worker thread).
+ */
+export function startRunWorker(options: RunWorkerOptions): RunWorker {
+  const queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const records = new RunRecords(options.databaseUrl, queueName);
+  const redis: Redis = redisConnection(options.redisUrl);
+  const me = `${hostname()}:${process.pid}`;
+  const log = options.log ?? (() => undefined);
+  const { workspace } = options;
+  const stalledInterval = options.stalledIntervalMs ?? 30_000;
+
+  async function processJob(job: Job<RunJobData>): Promise<string> {
+    const { runId, input } = job.data;
+    const record = await records.get(runId);
+    if (!record) return "unknown run";
+    if (["done", "failed", "cancelled"].includes(record.status)) return `already ${record.status}`;
+    const { pending: _pending, error: _error, ...base } = record;
+    const wasRunning = record.status === "running";
+    await records.save({ ...base, status: "running" }, { worker: me, attempt: true });
+    // A new run also goes through "resume": with no checkpoint yet it starts; with checkpoints (a
+    // job taken over from a dead worker) it continues from the last one.
+    const drive: Drive = job.data.drive.kind === "new" ? { kind: "resume", decisions: {} } : job.data.drive;
+    log(`${wasRunning ? "resuming" : "started"} run ${runId} (job ${job.id}, attempt ${job.attemptsMade + 1}, stalled ${job.stalledCounter ?? 0})`);
+    const controller = new AbortController();
+    const key = cancelKey(prefix, queueName, runId);
+    const poll = setInterval(() => {
+      void redis.get(key).then((value) => value && controller.abort(new Error("cancelled through the API")), () => undefined);
+    }, options.cancelPollMs ?? 500);
+    let settled: ServiceRun;
+    try {
+      settled = await executeServiceRun(workspace, base, input, drive, controller.signal, options.onEvent);
+    } catch (error) {
+      const message = workspace.redactor.redact(error instanceof Error ? error.message : String(error));
+      settled = controller.signal.aborted ? { ...base, status: "cancelled", error: message } : { ...base, status: "failed", error: message };
+    } finally {
+      clearInterval(poll);
+    }
+    // A run cancelled meanwhile stays cancelled.
+    const saved = await records.save(settled, { from: ["running"], worker: me });
+    if (saved) options.onSettled?.(saved, await records.callbackOf(runId));
+    log(`${settled.status} run ${runId}`);
+    return settled.status;
+  }
+
+  const connection = redisConnection(options.redisUrl);
+  const worker = new Worker<RunJobData>(queueName, processJob, {
+    connection: connection as unknown as ConnectionOptions,
+    prefix,
+    concurrency: Math.max(1, options.concurrency ?? 1),
+    stalledInterval,
+    lockDuration: Math.max(stalledInterval * 2, 1_000),
+    maxStalledCount: options.maxStalledCount ?? 3,
+  });
+  worker.on("error", (error) => log(`worker error: ${error.message}`));
+  return {
+    worker,
+    async close() {
+      await worker.close();
+      connection.disconnect();
+      redis.disconnect();
+      await records.close();
+    },
+  };
+}
