@@ -1,13 +1,23 @@
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openWorkspace } from "../src/cli/workspace.ts";
 import type { Workspace } from "../src/cli/workspace.ts";
 import { BullRunQueue } from "../src/service/bullmq-queue.ts";
+import type { ServiceRun } from "../src/service/types.ts";
 import { startRunWorker } from "../src/service/worker.ts";
+import { startFakeOpenAIServer } from "../src/testing/index.ts";
+import type { FakeOpenAIServer, RecordedRequest, ScriptedReply } from "../src/testing/index.ts";
 import { ROOT, cleanEnv, runCli } from "./helpers/cli.ts";
 
 const REDIS_URL = process.env.REDIS_URL;
 const DATABASE_URL = process.env.DATABASE_URL;
+const BIN = join(ROOT, "src/cli/bin.js");
 
 async function until<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -61,4 +71,96 @@ describe.skipIf(!REDIS_URL || !DATABASE_URL)(`BullMQ queue and conclave worker${
       await worker.close();
     }
   }, 30_000);
+
+  describe("scale-out: worker processes share the queue and the checkpoints", () => {
+    let server: FakeOpenAIServer;
+    let db: pg.Pool;
+    const workers: Array<{ process: ChildProcess; stderr: string; exit: Promise<unknown> }> = [];
+    /** The question whose second model call hangs once: its worker is killed while it waits. */
+    let victim: { question: string; at: number } | undefined;
+
+    function questionOf(request: RecordedRequest): string {
+      const user = [...request.body.messages].reverse().find((message: { role: string }) => message.role === "user") as { content: string };
+      return String(user.content);
+    }
+
+    /** The research ReAct loop, scripted: first the calculator, then the answer from its result. */
+    function script(request: RecordedRequest): ScriptedReply {
+      const messages = request.body.messages as Array<{ role: string; content: string | null }>;
+      const question = questionOf(request);
+      if (messages.at(-1)!.role !== "tool") {
+        const expression = /What is (\d+ \* 7)\?/.exec(question)?.[1] ?? "1 * 1";
+        return { kind: "tool-calls", calls: [{ name: "calculator", arguments: { expression } }] };
+      }
+      if (!victim) {
+        victim = { question, at: Date.now() };
+        return { kind: "hang" };
+      }
+      return { kind: "text", content: `Computed: ${String(messages.at(-1)!.content)}` };
+    }
+
+    beforeAll(async () => {
+      server = await startFakeOpenAIServer();
+      server.setFallback({ kind: "respond", handler: script });
+      db = new pg.Pool({ connectionString: DATABASE_URL!, max: 2 });
+    });
+    afterAll(async () => {
+      for (const worker of workers) if (worker.process.exitCode === null && worker.process.signalCode === null) worker.process.kill("SIGKILL");
+      await Promise.all(workers.map((worker) => worker.exit));
+      await db?.end();
+      await server?.close();
+    });
+
+    function startWorker(): (typeof workers)[number] {
+      const child = spawn(process.execPath, [BIN, "worker", "--concurrency", "2"], {
+        cwd: ROOT,
+        env: cleanEnv({ REDIS_URL: REDIS_URL!, DATABASE_URL: DATABASE_URL!, CONCLAVE_QUEUE_PREFIX: prefix, CONCLAVE_QUEUE: "scale", CONCLAVE_WORKER_STALLED_MS: "2000", OPENAI_BASE_URL: server.url, OPENAI_API_KEY: "test-key", CONCLAVE_MODEL: "fake-model", CONCLAVE_MAX_RETRIES: "0", CONCLAVE_EMBEDDINGS_PROVIDER: "offline", LANGSMITH_TRACING: "false", CONCLAVE_STATE_DIR: mkdtempSync(join(tmpdir(), "conclave-worker-")) }),
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      const worker = { process: child, stderr: "", exit: new Promise((done) => child.on("exit", done)) };
+      child.stderr!.on("data", (data: Buffer) => (worker.stderr += data.toString()));
+      workers.push(worker);
+      return worker;
+    }
+
+    it("runs 10 runs on 3 workers; a SIGKILLed worker's run is resumed from its checkpoint by another and every run ends done once", async () => {
+      const scale = new BullRunQueue({ redisUrl: REDIS_URL!, databaseUrl: DATABASE_URL!, prefix, queueName: "scale" });
+      try {
+        for (let index = 0; index < 3; index++) startWorker();
+        await until(async () => workers.every((worker) => worker.stderr.includes("taking runs")), "the workers to start");
+        const runs: ServiceRun[] = [];
+        for (let n = 1; n <= 10; n++) runs.push(await scale.submit({ graph: "research", input: `What is ${n} * 7?` }));
+        const hung = await until(async () => victim, "a run to reach its second model call");
+        const victimRun = runs.find((run) => run.input === hung.question)!;
+        const row = (await db.query("SELECT worker FROM conclave_service_runs WHERE id = $1", [victimRun.id])).rows[0] as { worker: string };
+        const killed = workers.find((worker) => `${hostname()}:${worker.process.pid}` === row.worker)!;
+        expect(killed, `worker ${row.worker}`).toBeDefined();
+        const before = Number((await db.query("SELECT count(*) FROM checkpoints WHERE thread_id = $1", [victimRun.threadId])).rows[0].count);
+        expect(before).toBeGreaterThan(0);
+        killed.process.kill("SIGKILL");
+        await killed.exit;
+        const ended = await until(async () => {
+          const all = await Promise.all(runs.map((run) => scale.get(run.id)));
+          return all.every((run) => run && ["done", "failed", "cancelled"].includes(run.status)) ? (all as ServiceRun[]) : undefined;
+        }, "every run to end", 45_000);
+        for (const [index, run] of ended.entries()) {
+          expect(run.status, `${run.input}: ${run.error ?? ""}`).toBe("done");
+          expect(run.result?.answer).toContain(String((index + 1) * 7));
+          // Done exactly once: one worker, once, reported it done.
+          expect(workers.map((worker) => worker.stderr.split(`done run ${run.id}\n`).length - 1).reduce((sum, count) => sum + count, 0)).toBe(1);
+        }
+        // The killed worker's run did not start over: one first model call (its checkpoint held the calculator step).
+        expect(server.requests.filter((request) => questionOf(request) === victimRun.input && request.body.messages.at(-1).role !== "tool")).toHaveLength(1);
+        const after = (await db.query("SELECT worker, attempts FROM conclave_service_runs WHERE id = $1", [victimRun.id])).rows[0] as { worker: string; attempts: number };
+        expect(after.worker).not.toBe(row.worker);
+        expect(after.attempts).toBe(2);
+        const resumer = workers.find((worker) => `${hostname()}:${worker.process.pid}` === after.worker)!;
+        expect(resumer.stderr).toContain(`resuming run ${victimRun.id}`);
+        expect(Number((await db.query("SELECT count(*) FROM checkpoints WHERE thread_id = $1", [victimRun.threadId])).rows[0].count)).toBeGreaterThan(before);
+      } finally {
+        await scale.obliterate().catch(() => undefined);
+        await scale.close();
+      }
+    }, 60_000);
+  });
 });
