@@ -72,6 +72,52 @@ describe.skipIf(!REDIS_URL || !DATABASE_URL)(`BullMQ queue and conclave worker${
     }
   }, 30_000);
 
+  it("cancels a waiting run (its job is removed, no worker runs it) and continues a paused run with a decision", async () => {
+    const waiting = await queue.submit({ graph: "research", input: "What is 2 * 7?" });
+    expect(await queue.cancel(waiting.id)).toBe(true);
+    expect((await queue.get(waiting.id))?.status).toBe("cancelled");
+    expect(await queue.queue.getJob(waiting.id)).toBeUndefined();
+    expect(await queue.cancel(waiting.id)).toBe(false);
+    // The mailroom pauses before send_mail; a scripted endpoint plays the mailer.
+    const mailer = await startFakeOpenAIServer();
+    mailer.setFallback({ kind: "respond", handler: (request) => {
+      const last = request.body.messages.at(-1) as { role: string; content: string };
+      if (last.role !== "user") return { kind: "text", content: `done: ${String(last.content)}` };
+      const [, to, body] = /^Email (\w+): (.*)$/s.exec(String(last.content)) ?? [];
+      return { kind: "tool-calls", calls: [{ name: "send_mail", arguments: { to, body } }] };
+    } });
+    const approving = await openWorkspace({ stdout: () => undefined, stderr: () => undefined, env: cleanEnv({ DATABASE_URL: DATABASE_URL!, OPENAI_BASE_URL: mailer.url, OPENAI_API_KEY: "test-key", CONCLAVE_MODEL: "fake-model", CONCLAVE_MAX_RETRIES: "0" }), cwd: ROOT }, { configFile: join(ROOT, "test/fixtures/mailroom.config.json"), flags: { "checkpoint.backend": { value: "postgres", flag: "test" } } });
+    const worker = startRunWorker({ workspace: approving, redisUrl: REDIS_URL!, databaseUrl: DATABASE_URL!, prefix, queueName: "runs" });
+    try {
+      const paused = await queue.submit({ graph: "mailroom", input: "the report is ready" });
+      const interrupted = await until(async () => {
+        const run = await queue.get(paused.id);
+        return run && run.status !== "queued" && run.status !== "running" ? run : undefined;
+      }, "the run to pause");
+      expect(interrupted.status, interrupted.error).toBe("interrupted");
+      const interruptId = interrupted.pending![0]!.interruptId;
+      await expect(queue.decide(paused.id, { nope: { decision: "approve" } })).rejects.toThrow(/no pending approval/);
+      await queue.decide(paused.id, Object.fromEntries(interrupted.pending!.map((approval) => [approval.interruptId, { decision: "approve", actor: "test" }])));
+      await expect(queue.decide(paused.id, { [interruptId]: { decision: "approve" } })).rejects.toThrow(/not waiting|no longer waiting/);
+      // The mailroom may pause again for its next recipient: approve each until the run ends.
+      let done: ServiceRun;
+      for (let round = 0; ; round++) {
+        done = await until(async () => {
+          const run = await queue.get(paused.id);
+          return run && ["done", "failed", "cancelled", "interrupted"].includes(run.status) ? run : undefined;
+        }, "the approved run to go on");
+        if (done.status !== "interrupted" || round > 3) break;
+        await queue.decide(paused.id, Object.fromEntries(done.pending!.map((approval) => [approval.interruptId, { decision: "approve", actor: "test" }])));
+      }
+      expect(done.status, JSON.stringify(done)).toBe("done");
+      expect(done.result?.answer).toContain("done:");
+    } finally {
+      await worker.close();
+      await approving.close();
+      await mailer.close();
+    }
+  }, 30_000);
+
   describe("scale-out: worker processes share the queue and the checkpoints", () => {
     let server: FakeOpenAIServer;
     let db: pg.Pool;

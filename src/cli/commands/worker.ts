@@ -25,8 +25,8 @@ export async function workerCommand(argv: string[], io: CliIO, signal: AbortSign
   const databaseUrl = io.env.DATABASE_URL;
   const missing = [redisUrl ? undefined : "REDIS_URL (e.g. redis://127.0.0.1:6379)", databaseUrl ? undefined : "DATABASE_URL (e.g. postgres://user@127.0.0.1:5432/conclave)"].filter(Boolean);
   if (missing.length) throw new UsageError(`conclave worker: set ${missing.join(" and ")}: workers take runs from the Redis queue and share the PostgreSQL checkpoints.`);
-  const stalledIntervalMs = positiveInteger("worker", "CONCLAVE_WORKER_STALLED_MS", io.env.CONCLAVE_WORKER_STALLED_MS);
-  const maxStalledCount = io.env.CONCLAVE_WORKER_MAX_STALLED ? Number(io.env.CONCLAVE_WORKER_MAX_STALLED) : undefined;
+  const stalledIntervalMs = wholeEnv(io.env, "CONCLAVE_WORKER_STALLED_MS", 1);
+  const maxStalledCount = wholeEnv(io.env, "CONCLAVE_WORKER_MAX_STALLED", 0);
   // Every worker must see every checkpoint: PostgreSQL, whatever the configuration says.
   const workspace = await openWorkspace({ ...io, env: { ...io.env, DATABASE_URL: databaseUrl! } }, { ...(values.config ? { configFile: values.config } : {}), flags: { "checkpoint.backend": { value: "postgres", flag: "conclave worker" } } });
   const queueName = values.queue ?? io.env.CONCLAVE_QUEUE ?? DEFAULT_QUEUE_NAME;
@@ -40,7 +40,7 @@ export async function workerCommand(argv: string[], io: CliIO, signal: AbortSign
     prefix,
     concurrency,
     ...(stalledIntervalMs ? { stalledIntervalMs } : {}),
-    ...(maxStalledCount !== undefined && Number.isInteger(maxStalledCount) ? { maxStalledCount } : {}),
+    ...(maxStalledCount !== undefined ? { maxStalledCount } : {}),
     log: values.quiet ? undefined : (line) => io.stderr(`conclave worker: ${line}\n`),
   });
   const stop = new AbortController();
@@ -61,4 +61,12 @@ export async function workerCommand(argv: string[], io: CliIO, signal: AbortSign
     await running.close();
     await workspace.close();
   }
+}
+
+function wholeEnv(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {
+  const value = env[name];
+  if (value === undefined || value === "") return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min) throw new UsageError(`conclave worker: ${name} needs a whole number of at least ${min}, got "${value}".`);
+  return parsed;
 }
