@@ -118,6 +118,27 @@ describe.skipIf(!REDIS_URL || !DATABASE_URL)(`BullMQ queue and conclave worker${
     }
   }, 30_000);
 
+  it("cancels a running run: the worker sees the Redis key, aborts the run and leaves it cancelled", async () => {
+    const hanging = await startFakeOpenAIServer();
+    hanging.setFallback({ kind: "hang" });
+    const slow = await openWorkspace({ stdout: () => undefined, stderr: () => undefined, env: cleanEnv({ DATABASE_URL: DATABASE_URL!, OPENAI_BASE_URL: hanging.url, OPENAI_API_KEY: "test-key", CONCLAVE_MODEL: "fake-model", CONCLAVE_MAX_RETRIES: "0" }), cwd: ROOT }, { flags: { "checkpoint.backend": { value: "postgres", flag: "test" } } });
+    const lines: string[] = [];
+    const worker = startRunWorker({ workspace: slow, redisUrl: REDIS_URL!, databaseUrl: DATABASE_URL!, prefix, queueName: "runs", cancelPollMs: 100, log: (line) => lines.push(line) });
+    try {
+      const running = await queue.submit({ graph: "research", input: "What is 4 * 7?" });
+      await until(async () => hanging.requests.length > 0 && (await queue.get(running.id))?.status === "running", "the run to wait on the model");
+      expect(await queue.cancel(running.id)).toBe(true);
+      await until(async () => lines.includes(`cancelled run ${running.id}`), "the worker to abort the run", 10_000);
+      const after = await queue.get(running.id);
+      expect(after?.status).toBe("cancelled");
+      expect(await queue.cancel(running.id)).toBe(false);
+    } finally {
+      await worker.close();
+      await slow.close();
+      await hanging.close();
+    }
+  }, 30_000);
+
   describe("scale-out: worker processes share the queue and the checkpoints", () => {
     let server: FakeOpenAIServer;
     let db: pg.Pool;
