@@ -83,6 +83,7 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
     } finally {
       clearInterval(poll);
     }
+    if (controller.signal.aborted) await redis.del(key).catch(() => undefined);
     // A run cancelled meanwhile stays cancelled.
     const saved = await records.save(settled, { from: ["running"], worker: me });
     if (saved) options.onSettled?.(saved, await records.callbackOf(runId));
