@@ -21,7 +21,7 @@ export interface RunJobData {
 export interface BullQueueSettings {
   /** Redis connection string (REDIS_URL). */
   redisUrl: string;
-  /** PostgreSQL connection string (DATABASE_URL): the run records live in `conclave_service_runs`. */
+  /** PostgreSQL connection string (DATABASE_URL): the run records live in `conclave_service_runs`, keyed by "prefix:queue". */
   databaseUrl: string;
   /** BullMQ queue name (default "conclave-runs"). */
   queueName?: string;
@@ -139,7 +139,7 @@ export class BullRunQueue implements RunQueue {
     this.prefix = settings.prefix ?? DEFAULT_PREFIX;
     this.redis = redisConnection(settings.redisUrl);
     this.queue = new Queue<RunJobData>(this.queueName, { connection: this.redis as unknown as ConnectionOptions, prefix: this.prefix });
-    this.records = new RunRecords(settings.databaseUrl, this.queueName);
+    this.records = new RunRecords(settings.databaseUrl, `${this.prefix}:${this.queueName}`);
   }
 
   async submit(request: RunRequest): Promise<ServiceRun> {

@@ -50,7 +50,7 @@ export interface RunWorker {
 export function startRunWorker(options: RunWorkerOptions): RunWorker {
   const queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
-  const records = new RunRecords(options.databaseUrl, queueName);
+  const records = new RunRecords(options.databaseUrl, `${prefix}:${queueName}`);
   const redis: Redis = redisConnection(options.redisUrl);
   const me = `${hostname()}:${process.pid}`;
   const log = options.log ?? (() => undefined);
