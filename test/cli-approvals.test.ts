@@ -1,26 +1,16 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { FakeOpenAIServer, RecordedRequest, ScriptedReply } from "../src/testing/index.ts";
+import type { FakeOpenAIServer } from "../src/testing/index.ts";
 import { ROOT, STATE_DIR, runCli } from "./helpers/cli.ts";
 import { useFakeServer } from "./helpers/fake-server.ts";
+import { mailerModel } from "./helpers/mailer-model.ts";
 
 let server: FakeOpenAIServer;
 useFakeServer((started) => {
   server = started;
   server.setFallback({ kind: "respond", handler: mailerModel });
 });
-
-/** The mailer: asked to email someone, it calls send_mail; shown the tool's answer, it reports it. */
-function mailerModel(request: RecordedRequest): ScriptedReply {
-  const messages = request.body.messages as Array<{ role: string; content: string | null }>;
-  const last = messages.at(-1)!;
-  if (last.role === "user") {
-    const [, to, body] = /^Email (\w+): (.*)$/s.exec(String(last.content)) ?? [];
-    return { kind: "tool-calls", calls: [{ name: "send_mail", arguments: { to, body } }] };
-  }
-  return { kind: "text", content: `done: ${String(last.content)}` };
-}
 
 const mailroomConfig = { CONCLAVE_CONFIG: join(ROOT, "test/fixtures/mailroom.config.json") };
 function providerEnv(): Record<string, string> {

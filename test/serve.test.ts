@@ -4,26 +4,16 @@ import { main } from "../src/cli/main.ts";
 import { openWorkspace } from "../src/cli/workspace.ts";
 import { createService, HttpError } from "../src/service/server.ts";
 import type { Service, ServiceOptions } from "../src/service/server.ts";
-import type { FakeOpenAIServer, RecordedRequest, ScriptedReply } from "../src/testing/index.ts";
+import type { FakeOpenAIServer } from "../src/testing/index.ts";
 import { ROOT, cleanEnv } from "./helpers/cli.ts";
 import { useFakeServer } from "./helpers/fake-server.ts";
+import { mailerModel } from "./helpers/mailer-model.ts";
 
 let fake: FakeOpenAIServer;
 useFakeServer((started) => {
   fake = started;
   fake.setFallback({ kind: "respond", handler: mailerModel });
 });
-
-/** The mailer (as in cli-approvals.test.ts): asked to email someone, it calls send_mail; shown the tool's answer, it reports it. */
-function mailerModel(request: RecordedRequest): ScriptedReply {
-  const messages = request.body.messages as Array<{ role: string; content: string | null }>;
-  const last = messages.at(-1)!;
-  if (last.role === "user") {
-    const [, to, body] = /^Email (\w+): (.*)$/s.exec(String(last.content)) ?? [];
-    return { kind: "tool-calls", calls: [{ name: "send_mail", arguments: { to, body } }] };
-  }
-  return { kind: "text", content: `done: ${String(last.content)}` };
-}
 
 const services: Service[] = [];
 afterEach(async () => {

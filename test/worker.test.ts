@@ -14,6 +14,7 @@ import { startRunWorker } from "../src/service/worker.ts";
 import { startFakeOpenAIServer } from "../src/testing/index.ts";
 import type { FakeOpenAIServer, RecordedRequest, ScriptedReply } from "../src/testing/index.ts";
 import { ROOT, cleanEnv, runCli } from "./helpers/cli.ts";
+import { mailerModel } from "./helpers/mailer-model.ts";
 
 const REDIS_URL = process.env.REDIS_URL;
 const DATABASE_URL = process.env.DATABASE_URL;
@@ -80,12 +81,7 @@ describe.skipIf(!REDIS_URL || !DATABASE_URL)(`BullMQ queue and conclave worker${
     expect(await queue.cancel(waiting.id)).toBe(false);
     // The mailroom pauses before send_mail; a scripted endpoint plays the mailer.
     const mailer = await startFakeOpenAIServer();
-    mailer.setFallback({ kind: "respond", handler: (request) => {
-      const last = request.body.messages.at(-1) as { role: string; content: string };
-      if (last.role !== "user") return { kind: "text", content: `done: ${String(last.content)}` };
-      const [, to, body] = /^Email (\w+): (.*)$/s.exec(String(last.content)) ?? [];
-      return { kind: "tool-calls", calls: [{ name: "send_mail", arguments: { to, body } }] };
-    } });
+    mailer.setFallback({ kind: "respond", handler: mailerModel });
     const approving = await openWorkspace({ stdout: () => undefined, stderr: () => undefined, env: cleanEnv({ DATABASE_URL: DATABASE_URL!, OPENAI_BASE_URL: mailer.url, OPENAI_API_KEY: "test-key", CONCLAVE_MODEL: "fake-model", CONCLAVE_MAX_RETRIES: "0" }), cwd: ROOT }, { configFile: join(ROOT, "test/fixtures/mailroom.config.json"), flags: { "checkpoint.backend": { value: "postgres", flag: "test" } } });
     const worker = startRunWorker({ workspace: approving, redisUrl: REDIS_URL!, databaseUrl: DATABASE_URL!, prefix, queueName: "runs" });
     try {
