@@ -21,7 +21,7 @@ let service: Service | undefined;
 let keys: ApiKeyStore | undefined;
 afterEach(async () => {
   await service?.close(1_000);
-  await service?.queue["workspace"].close();
+  await service?.workspace.close();
   keys?.close();
 });
 

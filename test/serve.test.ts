@@ -19,7 +19,7 @@ const services: Service[] = [];
 afterEach(async () => {
   for (const service of services.splice(0)) {
     await service.close(5_000);
-    await service.queue["workspace"].close();
+    await service.workspace.close();
   }
 });
 
@@ -77,8 +77,11 @@ describe("conclave serve", () => {
     expect(done.result.answer.length).toBeGreaterThan(0);
 
     const frames = await readEvents(url, posted.body.id);
-    expect(frames[0]).toMatchObject({ id: 1, event: "run-start" });
-    expect(frames.at(-1)!.event).toBe("run-end");
+    // The lifecycle frames around the run's own events: queued, running, then the runtime's run-start … run-end, then done.
+    expect(frames.filter((frame) => frame.event === "run-status").map((frame) => frame.data.status)).toEqual(["queued", "running", "done"]);
+    expect(frames[0]).toMatchObject({ id: 1, event: "run-status", data: { serviceRunId: posted.body.id, graph: "research" } });
+    expect(frames[2]!.event).toBe("run-start");
+    expect(frames.at(-2)!.event).toBe("run-end");
     expect(frames.map((frame) => frame.id)).toEqual(frames.map((_, index) => index + 1));
     const later = await readEvents(url, posted.body.id, 2);
     expect(later.map((frame) => frame.id)).toEqual(frames.slice(2).map((frame) => frame.id));
@@ -181,12 +184,15 @@ describe("conclave serve", () => {
     const paused = await until(url, posted.body.id, ["interrupted", "failed"]);
     expect(paused.pending).toHaveLength(2);
     const before = await readEvents(url, posted.body.id);
-    expect(before.at(-1)).toMatchObject({ event: "run-end", data: { status: "interrupted" } });
+    expect(before.at(-2)).toMatchObject({ event: "run-end", data: { status: "interrupted" } });
+    expect(before.at(-1)).toMatchObject({ event: "run-status", data: { status: "interrupted" } });
     expect((await call(url, "POST", `/runs/${posted.body.id}/reject`, {})).body.error.message).toContain("reason");
     expect((await call(url, "POST", `/runs/${posted.body.id}/reject`, { reason: "not \u0007today" })).status).toBe(202);
     const resumed = await readEvents(url, posted.body.id, before.at(-1)!.id);
-    expect(resumed[0]).toMatchObject({ id: before.at(-1)!.id + 1, event: "run-start" });
-    expect(resumed.at(-1)).toMatchObject({ event: "run-end", data: { status: "done" } });
+    expect(resumed[0]).toMatchObject({ id: before.at(-1)!.id + 1, event: "run-status", data: { status: "queued" } });
+    expect(resumed.find((frame) => frame.event === "run-start")).toMatchObject({ data: { resumed: true } });
+    expect(resumed.at(-2)).toMatchObject({ event: "run-end", data: { status: "done" } });
+    expect(resumed.at(-1)).toMatchObject({ event: "run-status", data: { status: "done" } });
     const done = await until(url, posted.body.id, ["done", "failed"]);
     expect(done.result.answer).toContain('ana: done: The user rejected this call to "send_mail" (not today)');
   });
@@ -229,7 +235,10 @@ describe("conclave serve", () => {
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.status).toBe("cancelled");
     const frames = await readEvents(url, posted.body.id);
-    expect(frames[0]!.event).toBe("run-start");
+    expect(frames.find((frame) => frame.event === "run-start")).toBeTruthy();
+    // One "cancelled" status, as the last frame: the stream ends with it.
+    expect(frames.filter((frame) => frame.event === "run-status" && frame.data.status === "cancelled")).toHaveLength(1);
+    expect(frames.at(-1)).toMatchObject({ event: "run-status", data: { status: "cancelled" } });
   });
 
 
@@ -242,7 +251,7 @@ describe("conclave serve", () => {
     for (let attempt = 0; attempt < 100 && fake.requests.length === 0; attempt++) await new Promise((done) => setTimeout(done, 20));
     services.splice(services.indexOf(first.service), 1);
     await first.service.close(50);
-    await first.service.queue["workspace"].close();
+    await first.service.workspace.close();
 
     fake.setFallback({ kind: "respond", handler: mailerModel });
     const second = await start(env);

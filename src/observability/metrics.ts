@@ -37,6 +37,8 @@ export class RunMetrics {
   private readonly breakerState = new Gauge({ name: "conclave_breaker_state", help: "Circuit breaker state per provider and model: 0 closed, 1 half-open, 2 open, 3 isolated.", labelNames: ["key"], registers: [this.registry] });
   private readonly errors = this.counter("conclave_errors_total", "Errors that failed a run, by error code.", ["kind"]);
   private readonly approvals = this.counter("conclave_approvals_total", "Human decisions on pending approvals.", ["decision"]);
+  private readonly serviceRuns = this.counter("conclave_service_run_status_total", "Service runs entering a status (queued, running, interrupted, done, failed, cancelled); resumed counts runs continued from a checkpoint another process left.", ["graph", "status", "resumed"]);
+  private readonly queueJobs = new Gauge({ name: "conclave_queue_jobs", help: "Jobs of the run queue by state (failed: the dead letters), read when scraped.", labelNames: ["state"], registers: [this.registry] });
 
   /** The Content-Type header for `text()`. */
   get contentType(): string {
@@ -74,6 +76,16 @@ export class RunMetrics {
       default:
         return;
     }
+  }
+
+  /** Counts a service run's status change (the `run-status` events of the service's event stream). */
+  observeStatus(event: { graph: string; status: string; resumed?: boolean }): void {
+    this.serviceRuns.inc({ graph: event.graph, status: event.status, resumed: event.resumed ? "true" : "false" });
+  }
+
+  /** Sets the run queue's job counts (BullMQ's waiting, active, failed…). */
+  setQueueCounts(counts: Record<string, number>): void {
+    for (const [state, count] of Object.entries(counts)) this.queueJobs.set({ state }, count);
   }
 
   /**

@@ -6,6 +6,7 @@ import pg from "pg";
 import type { ApprovalDecision } from "../hitl/decisions.ts";
 import type { Drive } from "./execute-run.ts";
 import { RunStateError } from "./local-queue.ts";
+import type { RunStatusEvent, ServiceEventBus } from "./events/types.ts";
 import type { RunQueue, RunRequest, ServiceRun } from "./types.ts";
 
 export const DEFAULT_QUEUE_NAME = "conclave-runs";
@@ -27,6 +28,8 @@ export interface BullQueueSettings {
   queueName?: string;
   /** BullMQ key prefix in Redis (default "conclave"): a test uses its own so runs never collide. */
   prefix?: string;
+  /** Where status changes are published (the workers publish the runs' events on the same bus). */
+  events?: ServiceEventBus;
 }
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS conclave_service_runs (
@@ -130,11 +133,13 @@ export class BullRunQueue implements RunQueue {
   readonly queue: Queue<RunJobData>;
   readonly records: RunRecords;
   private readonly redis: Redis;
+  private readonly events: ServiceEventBus | undefined;
 
   constructor(
     settings: BullQueueSettings,
     private readonly redact: (text: string) => string = (text) => text,
   ) {
+    this.events = settings.events;
     this.queueName = settings.queueName ?? DEFAULT_QUEUE_NAME;
     this.prefix = settings.prefix ?? DEFAULT_PREFIX;
     this.redis = redisConnection(settings.redisUrl);
@@ -152,6 +157,7 @@ export class BullRunQueue implements RunQueue {
     const record: ServiceRun = { id, graph: request.graph, threadId: id, status: "queued", input: this.redact(request.input), createdAt: now, updatedAt: now, ...(request.keyId ? { keyId: request.keyId } : {}), ...(request.idempotencyKey ? { idempotencyKey: request.idempotencyKey } : {}) };
     if (!(await this.records.insert(record, request.callbackUrl))) return (await this.records.get(id)) ?? (await this.records.byKey(request.idempotencyKey!))!;
     // Same jobId, same job: BullMQ ignores a second add while the first exists.
+    await this.status(record);
     await this.queue.add("run", { runId: id, input: request.input, drive: { kind: "new" } }, { jobId: id, removeOnComplete: 1000, removeOnFail: 1000 });
     return record;
   }
@@ -176,7 +182,9 @@ export class BullRunQueue implements RunQueue {
       if (job?.data.runId === id) await job.remove().catch(() => undefined);
     }
     const { pending: _pending, ...rest } = record;
-    await this.records.save({ ...rest, status: "cancelled" }, { from: ["queued", "running", "interrupted"] });
+    const saved = await this.records.save({ ...rest, status: "cancelled" }, { from: ["queued", "running", "interrupted"] });
+    // The worker's own "cancelled" save then finds the status changed and publishes nothing: one event.
+    if (saved) await this.status(saved);
     return true;
   }
 
@@ -191,8 +199,34 @@ export class BullRunQueue implements RunQueue {
     // Claimed atomically: of two decisions sent at once, only one continues the run.
     const queued = await this.records.save({ ...record, status: "queued" }, { from: ["interrupted"] });
     if (!queued) throw new RunStateError("RUN_NOT_WAITING", `Run "${id}" is no longer waiting for an approval: another decision continued it.`);
+    // Published before the job: a client reconnecting to the event stream follows the resumed run.
+    await this.status(queued);
     await this.queue.add("resume", { runId: id, input: record.input, drive: { kind: "resume", decisions: byId } }, { jobId: `${id}-resume-${Date.now()}`, removeOnComplete: 1000, removeOnFail: 1000 });
     return queued;
+  }
+
+  /** Redis and PostgreSQL, as `GET /ready` reports them. */
+  async ready(): Promise<Record<string, { ok: boolean; error?: string }>> {
+    const probe = async (check: () => Promise<unknown>) => {
+      try {
+        await withTimeout(check(), 2_000);
+        return { ok: true };
+      } catch (error) {
+        return { ok: false, error: this.redact(error instanceof Error ? error.message : String(error)) };
+      }
+    };
+    const [redis, database] = await Promise.all([probe(() => this.redis.ping()), probe(() => this.records.pool.query("SELECT 1"))]);
+    return { redis, database };
+  }
+
+  /** How many jobs wait, run, failed (the dead letters) and so on, for `/metrics`. */
+  counts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts("waiting", "active", "delayed", "prioritized", "failed", "completed");
+  }
+
+  private async status(run: ServiceRun): Promise<void> {
+    const event: RunStatusEvent = { type: "run-status", serviceRunId: run.id, graph: run.graph, status: run.status, at: Date.now() };
+    await this.events?.publish(run.id, event);
   }
 
   /** Removes every job and key of this queue (tests; an operator clearing a queue). */
@@ -211,4 +245,12 @@ export class BullRunQueue implements RunQueue {
 export function idempotentId(queueName: string, key: string): string {
   const hex = createHash("sha256").update(`${queueName}\0${key}`).digest("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,10 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { ConclaveEvent } from "../events/types.ts";
-import { readRegistry } from "../graph/registry.ts";
 import type { ApprovalDecision } from "../hitl/decisions.ts";
 import type { Workspace } from "../cli/workspace.ts";
 import { executeServiceRun } from "./execute-run.ts";
 import type { Drive } from "./execute-run.ts";
+import type { RunStatusEvent, ServiceEvent } from "./events/types.ts";
 import type { RunQueue, RunRequest, ServiceRun } from "./types.ts";
 
 export const DEFAULT_CONCURRENCY = 4;
@@ -13,8 +12,8 @@ export interface LocalRunQueueOptions {
   workspace: Workspace;
   /** Most runs executing at once (default 4); the rest wait in order. */
   concurrency?: number;
-  /** Every event of every run, with the service run's id (the event log and /metrics listen here). */
-  onEvent?: (runId: string, event: ConclaveEvent) => void;
+  /** Every event of every run, and its status changes, with the service run's id (the event bus: SSE and /metrics). */
+  publish?: (runId: string, event: ServiceEvent) => void;
   /** A run stopped: done, failed, cancelled, or paused for approval (webhooks plug in here). */
   onSettled?: (run: ServiceRun, request: { callbackUrl?: string }) => void;
 }
@@ -64,6 +63,7 @@ export class LocalRunQueue implements RunQueue {
     const inserted = this.workspace.threads.db.prepare("INSERT INTO service_runs (id, idempotency_key, status, callback_url, body, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(idempotency_key) DO NOTHING").run(id, request.idempotencyKey ?? null, record.status, request.callbackUrl ?? null, JSON.stringify(record), now);
     if (inserted.changes === 0) return this.rows("SELECT body FROM service_runs WHERE idempotency_key = ?", request.idempotencyKey)[0]!;
     this.inputs.set(id, request.input);
+    this.status(record);
     this.enqueue(id, { kind: "new" });
     return record;
   }
@@ -90,7 +90,9 @@ export class LocalRunQueue implements RunQueue {
     const { pending, ...rest } = (await this.get(id))!;
     // A paused thread no longer waits for anyone: `conclave pending` must not list it.
     if (record.status === "interrupted" && pending?.length) this.workspace.threads.ended(record.threadId, "failed", { error: "cancelled through the API while waiting for approval" });
-    this.save({ ...rest, status: "cancelled" });
+    const saved = this.save({ ...rest, status: "cancelled" });
+    // A running run reported "cancelled" itself when it stopped.
+    if (!running) this.status(saved);
     return true;
   }
 
@@ -106,6 +108,8 @@ export class LocalRunQueue implements RunQueue {
     const queued = { ...record, status: "queued" as const, updatedAt: Date.now() };
     const claimed = this.workspace.threads.db.prepare("UPDATE service_runs SET status = 'queued', body = ? WHERE id = ? AND status = 'interrupted'").run(JSON.stringify(queued), id);
     if (claimed.changes === 0) throw new RunStateError("RUN_NOT_WAITING", `Run "${id}" is no longer waiting for an approval: another decision continued it.`);
+    // Published before the answer: a client reconnecting right after follows the resumed run.
+    this.status(queued);
     this.enqueue(id, { kind: "resume", decisions: byId });
     return queued;
   }
@@ -144,7 +148,8 @@ export class LocalRunQueue implements RunQueue {
     const record = await this.get(id);
     if (!record) return;
     const { pending: _pending, error: _error, ...base } = record;
-    this.save({ ...base, status: "running" });
+    const resumed = record.status === "running";
+    this.status(this.save({ ...base, status: "running" }), resumed ? { resumed } : {});
     const input = this.inputs.get(id) ?? record.input;
     let settled: ServiceRun;
     try {
@@ -156,17 +161,17 @@ export class LocalRunQueue implements RunQueue {
     this.inputs.delete(id);
     // A run cancelled while stopping the server stays "running" in the table, so the next start resumes it.
     const saved = this.save(this.closed && signal.aborted ? { ...settled, status: "running" } : settled);
+    if (saved.status !== "running") this.status(saved);
     this.options.onSettled?.(saved, this.callbackOf(id));
   }
 
   /** As `executeThread` does for the CLI, without the terminal (shared with the BullMQ worker). */
   private drive(record: ServiceRun, input: string, drive: Drive, signal: AbortSignal): Promise<ServiceRun> {
-    return executeServiceRun(this.workspace, record, input, drive, signal, this.options.onEvent);
+    return executeServiceRun(this.workspace, record, input, drive, signal, this.options.publish);
   }
 
-  /** The registered graphs (for `GET /graphs`). */
-  graphs(): Array<{ name: string; target: string }> {
-    return readRegistry(this.workspace.config, this.workspace.cwd).map(({ name, target }) => ({ name, target }));
+  private status(run: ServiceRun, extra: Partial<RunStatusEvent> = {}): void {
+    this.options.publish?.(run.id, { type: "run-status", serviceRunId: run.id, graph: run.graph, status: run.status, at: Date.now(), worker: `local:${process.pid}`, ...(run.error ? { error: run.error } : {}), ...extra });
   }
 
   private callbackOf(id: string): { callbackUrl?: string } {

@@ -8,18 +8,19 @@ import { verifyWebhook } from "./webhooks/verify.ts";
 import { WebhookVerificationError } from "./webhooks/errors.ts";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
-import type { ConclaveEvent } from "../events/types.ts";
 import type { ApprovalDecision } from "../hitl/decisions.ts";
 import { createChatModel } from "../models/resolve.ts";
 import { RunMetrics } from "../observability/metrics.ts";
 import { breakers } from "../resilience/breakers.ts";
 import type { Workspace } from "../cli/workspace.ts";
-import { InMemoryRunEventLog } from "./event-log.ts";
+import { readRegistry } from "../graph/registry.ts";
+import { MemoryEventBus } from "./events/memory-bus.ts";
+import type { ServiceEvent, ServiceEventBus } from "./events/types.ts";
 import { LocalRunQueue, RunStateError } from "./local-queue.ts";
 import type { LocalRunQueueOptions } from "./local-queue.ts";
 import { openApiDocument } from "./openapi.ts";
 import { ApproveBodySchema, BODY_LIMIT_BYTES, ListQuerySchema, RejectBodySchema, RunBodySchema, stripControl } from "./schemas.ts";
-import type { ServiceRun } from "./types.ts";
+import type { RunQueue, ServiceRun } from "./types.ts";
 
 /** Who made a request: an API key's id (never its secret), or "anonymous" when no keys are configured. */
 export interface Principal {
@@ -46,6 +47,12 @@ export interface ServiceOptions {
   webhooks?: { secrets: string[]; replayCache: ReplayCache; inbox: WebhookInbox };
   /** Sends a signed `run.<status>` notification to each run's `callbackUrl` when it stops (retried, dead-lettered after the last try). */
   notifier?: Notifier;
+  /**
+   * Runs executed elsewhere: a queue (BullRunQueue) consumed by `conclave worker` processes, which
+   * publish the runs' events on `events` (a RedisEventBus); the SSE endpoint and `/metrics` read it.
+   * Omitted: runs execute in this process (LocalRunQueue) with an in-memory bus.
+   */
+  distributed?: { queue: RunQueue & { counts?(): Promise<Record<string, number>> }; events: ServiceEventBus };
 }
 
 /** An error as the API reports it: `{ error: { code, message } }` with this status. */
@@ -61,8 +68,10 @@ export class HttpError extends Error {
 
 export interface Service {
   app: FastifyInstance;
-  queue: LocalRunQueue;
-  events: InMemoryRunEventLog;
+  /** The workspace it was built on (the caller closes it after the service). */
+  workspace: Workspace;
+  queue: RunQueue;
+  events: ServiceEventBus;
   /** Stops accepting requests, lets running runs checkpoint, and closes everything. */
   close(graceMs?: number): Promise<void>;
 }
@@ -70,21 +79,22 @@ export interface Service {
 /** Builds the HTTP service (not listening yet: `app.listen({ port })`, or `app.inject()` in tests). */
 export function createService(options: ServiceOptions): Service {
   const { workspace } = options;
-  const events = new InMemoryRunEventLog();
   const metrics = new RunMetrics();
-  const queue = new LocalRunQueue({
-    workspace,
-    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
-    onEvent: (runId, event) => {
-      metrics.observe(event);
-      void events.append(runId, event);
-    },
-    onSettled: (run, request) => {
-      events.end(run.id);
-      if (request.callbackUrl && options.notifier) void options.notifier.notify(request.callbackUrl, { type: `run.${run.status}`, run: { id: run.id, graph: run.graph, threadId: run.threadId, status: run.status, ...(run.result ? { result: run.result } : {}), ...(run.error ? { error: run.error } : {}) } });
-      options.onSettled?.(run, request);
-    },
-  });
+  const events: ServiceEventBus = options.distributed?.events ?? new MemoryEventBus();
+  // The metrics count what the event stream carries, whichever process ran the run.
+  const unsubscribe = events.subscribe((_runId, event: ServiceEvent) => (event.type === "run-status" ? metrics.observeStatus(event) : metrics.observe(event)));
+  const queue: RunQueue =
+    options.distributed?.queue ??
+    new LocalRunQueue({
+      workspace,
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      publish: (runId, event) => void events.publish(runId, event),
+      onSettled: (run, request) => {
+        if (request.callbackUrl && options.notifier) void options.notifier.notify(request.callbackUrl, runNotification(run));
+        options.onSettled?.(run, request);
+      },
+    });
+  const graphs = () => readRegistry(workspace.config, workspace.cwd).map(({ name, target }) => ({ name, target }));
   const app = Fastify({
     logger: (options.logger ?? false) as boolean,
     bodyLimit: options.bodyLimit ?? BODY_LIMIT_BYTES,
@@ -121,8 +131,8 @@ export function createService(options: ServiceOptions): Service {
     const body = parse(RunBodySchema, request.body);
     const input = stripControl(body.input).trim();
     if (!input) throw new HttpError(400, "INVALID_REQUEST", "input: the task is empty once control characters are removed.");
-    const graph = body.graph ?? workspace.config.defaultGraph ?? queue.graphs()[0]?.name;
-    if (!graph || !queue.graphs().some((entry) => entry.name === graph)) throw new HttpError(400, "GRAPH_NOT_FOUND", `graph: no graph named "${graph ?? ""}". GET /graphs lists the registered graphs.`);
+    const graph = body.graph ?? workspace.config.defaultGraph ?? graphs()[0]?.name;
+    if (!graph || !graphs().some((entry) => entry.name === graph)) throw new HttpError(400, "GRAPH_NOT_FOUND", `graph: no graph named "${graph ?? ""}". GET /graphs lists the registered graphs.`);
     const keyId = principals.get(request)?.keyId;
     const run = await queue.submit({ graph, input, ...(keyId ? { keyId } : {}), ...(body.idempotencyKey ? { idempotencyKey: body.idempotencyKey } : {}), ...(body.callbackUrl ? { callbackUrl: body.callbackUrl } : {}) });
     return reply.code(202).header("location", `/runs/${run.id}`).send({ id: run.id, graph: run.graph, threadId: run.threadId, status: run.status });
@@ -135,11 +145,11 @@ export function createService(options: ServiceOptions): Service {
   app.get<{ Params: { id: string } }>("/runs/:id/events", async (request, reply) => {
     const run = await runOf(request.params.id);
     const header = request.headers["last-event-id"];
-    const after = Number.parseInt(Array.isArray(header) ? header[0]! : (header ?? "0"), 10);
-    if (!Number.isInteger(after) || after < 0) throw new HttpError(400, "INVALID_REQUEST", "Last-Event-ID must be a sequence number (a whole number ≥ 0).");
-    // A run that ended before this server started has no events here: the stream just ends.
-    if (events.lastSeq(run.id) === 0 && !["queued", "running"].includes(run.status)) events.end(run.id);
-    streamEvents(request, reply, events, run.id, after);
+    const after = (Array.isArray(header) ? header[0] : header)?.trim() || undefined;
+    if (after !== undefined && after !== "0" && !events.isEventId(after)) throw new HttpError(400, "INVALID_REQUEST", `Last-Event-ID "${after.slice(0, 40)}" is not an event id of this stream: send the id: of the last event received, or no header to start from the first.`);
+    // A run whose events are gone (it ended before this server kept them, or they expired) ends its stream instead of waiting.
+    const settled = async () => !["queued", "running"].includes((await queue.get(run.id))?.status ?? "done");
+    streamEvents(request, reply, events, run.id, after === "0" ? undefined : after, settled);
   });
   app.post<{ Params: { id: string } }>("/runs/:id/cancel", async (request) => {
     const run = await runOf(request.params.id);
@@ -156,15 +166,15 @@ export function createService(options: ServiceOptions): Service {
     const chosen = chooseApprovals(run, body.interruptId);
     if (body.edit !== undefined && chosen.length > 1) throw new HttpError(400, "INVALID_REQUEST", `edit applies to one approval, and ${chosen.length} are pending. Name it with interruptId (GET /approvals).`);
     const decision: ApprovalDecision = body.edit === undefined ? { decision: "approve", actor: actorOf(request) } : { decision: "edit", edit: body.edit, actor: actorOf(request) };
-    return reply.code(202).send(await decide(queue, events, run, chosen, decision));
+    return reply.code(202).send(await decide(queue, run, chosen, decision));
   });
   app.post<{ Params: { id: string } }>("/runs/:id/reject", async (request, reply) => {
     const body = parse(RejectBodySchema, request.body);
     const run = await runOf(request.params.id);
     const decision: ApprovalDecision = { decision: "reject", reason: stripControl(body.reason).trim(), actor: actorOf(request) };
-    return reply.code(202).send(await decide(queue, events, run, chooseApprovals(run, body.interruptId), decision));
+    return reply.code(202).send(await decide(queue, run, chooseApprovals(run, body.interruptId), decision));
   });
-  app.get("/graphs", async () => ({ graphs: queue.graphs() }));
+  app.get("/graphs", async () => ({ graphs: graphs() }));
   // The raw body is kept: an inbound webhook's signature is over the exact bytes sent.
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     (request as FastifyRequest & { rawBody?: string }).rawBody = body as string;
@@ -187,7 +197,7 @@ export function createService(options: ServiceOptions): Service {
       throw error;
     }
     const body = parse(RunBodySchema, verified.payload);
-    const graph = body.graph ?? workspace.config.defaultGraph ?? queue.graphs()[0]?.name ?? "";
+    const graph = body.graph ?? workspace.config.defaultGraph ?? graphs()[0]?.name ?? "";
     // A redelivered event (same id) starts no second run: the inbox answers with the first run's id.
     const { runId, duplicate } = await hooks.inbox.accept(verified, async () => (await queue.submit({ graph, input: stripControl(body.input), idempotencyKey: `webhook:${(request.params as { source: string }).source}:${verified.id}` })).id);
     return reply.code(202).send({ id: runId, duplicate });
@@ -200,20 +210,28 @@ export function createService(options: ServiceOptions): Service {
     }).catch((error: unknown) => ({ ok: false, error: workspace.redactor.redact(error instanceof Error ? error.message : String(error)) }));
     const states = breakers.snapshot().map(({ key, state }) => ({ key, state }));
     const { info } = createChatModel(workspace.config.model);
-    const ready = checkpointer.ok && !states.some((breaker) => breaker.state === "open");
-    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not-ready", checkpointer, breakers: states, provider: { name: info.name, offline: info.offline } });
+    const services = (await queue.ready?.()) ?? {};
+    const ready = checkpointer.ok && !states.some((breaker) => breaker.state === "open") && Object.values(services).every((service) => service.ok);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not-ready", checkpointer, ...services, breakers: states, provider: { name: info.name, offline: info.offline } });
   });
-  app.get("/metrics", async (_request, reply) => reply.header("content-type", metrics.contentType).send(await metrics.text()));
+  app.get("/metrics", async (_request, reply) => {
+    const counts = await options.distributed?.queue.counts?.().catch(() => undefined);
+    if (counts) metrics.setQueueCounts(counts);
+    return reply.header("content-type", metrics.contentType).send(await metrics.text());
+  });
   app.get("/openapi.json", async () => openApiDocument(version()));
 
   return {
     app,
+    workspace,
     queue,
     events,
     async close(graceMs) {
       // Stop accepting first; open event streams get their runs' last events, then end, so closing never waits on them forever.
       const closing = app.close();
-      await queue.close(graceMs);
+      // A distributed queue belongs to the caller (it closes it); runs in this process are stopped here.
+      if (!options.distributed) await queue.close(graceMs);
+      unsubscribe();
       await events.close();
       await closing;
     },
@@ -228,15 +246,18 @@ function chooseApprovals(run: ServiceRun, interruptId: string | undefined) {
   return chosen;
 }
 
-async function decide(queue: LocalRunQueue, log: InMemoryRunEventLog, run: ServiceRun, chosen: Array<{ interruptId: string }>, decision: ApprovalDecision): Promise<ServiceRun> {
-  const queued = await queue.decide(run.id, Object.fromEntries(chosen.map((approval) => [approval.interruptId, decision])));
-  // Reopened before the 202: a client that reconnects with Last-Event-ID right after follows the resumed run.
-  log.reopen(run.id);
-  return queued;
+/** The queue publishes the run's "queued" status before answering, so a client that reconnects with Last-Event-ID follows the resumed run. */
+function decide(queue: RunQueue, run: ServiceRun, chosen: Array<{ interruptId: string }>, decision: ApprovalDecision): Promise<ServiceRun> {
+  return queue.decide(run.id, Object.fromEntries(chosen.map((approval) => [approval.interruptId, decision])));
+}
+
+/** The body of a signed outbound `run.<status>` notification. */
+export function runNotification(run: ServiceRun): { type: string; run: Record<string, unknown> } {
+  return { type: `run.${run.status}`, run: { id: run.id, graph: run.graph, threadId: run.threadId, status: run.status, ...(run.result ? { result: run.result } : {}), ...(run.error ? { error: run.error } : {}) } };
 }
 
 /** Server-Sent Events: `id:` the sequence number, `event:` the type, `data:` the event as JSON; ends with the run. */
-function streamEvents(request: FastifyRequest, reply: FastifyReply, log: InMemoryRunEventLog, runId: string, after: number): void {
+function streamEvents(request: FastifyRequest, reply: FastifyReply, bus: ServiceEventBus, runId: string, after: string | undefined, settled: () => Promise<boolean>): void {
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-request-id": request.id });
@@ -245,7 +266,7 @@ function streamEvents(request: FastifyRequest, reply: FastifyReply, log: InMemor
   const heartbeat = setInterval(() => raw.write(": keep-alive\n\n"), 15_000).unref();
   void (async () => {
     try {
-      for await (const { seq, event } of log.read(runId, after, controller.signal)) raw.write(frame(seq, event));
+      for await (const { id, event } of bus.read(runId, after, controller.signal, settled)) raw.write(frame(id, event));
     } catch (error) {
       request.log.error({ err: error }, "event stream failed");
     } finally {
@@ -255,8 +276,8 @@ function streamEvents(request: FastifyRequest, reply: FastifyReply, log: InMemor
   })();
 }
 
-function frame(seq: number, event: ConclaveEvent): string {
-  return `id: ${seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+function frame(id: string, event: ServiceEvent): string {
+  return `id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {

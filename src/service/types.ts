@@ -1,12 +1,12 @@
-import type { ConclaveEvent } from "../events/types.ts";
 import type { PendingApproval } from "../hitl/decisions.ts";
+import type { RunStatus } from "./events/types.ts";
 
 /** A run as the service reports it (`GET /runs/:id`). */
 export interface ServiceRun {
   id: string;
   graph: string;
   threadId: string;
-  status: "queued" | "running" | "interrupted" | "done" | "failed" | "cancelled";
+  status: RunStatus;
   input: string;
   /** The graph's answer (`definition.output(state)`), once done. */
   result?: { answer: string; citations: unknown[]; details?: Record<string, unknown> };
@@ -44,13 +44,7 @@ export interface RunQueue {
   cancel(id: string): Promise<boolean>;
   /** Continues an interrupted run with decisions (approve / edit / reject), as `resume()` does. */
   decide(id: string, decisions: Record<string, unknown> | unknown): Promise<ServiceRun>;
-  close(): Promise<void>;
-}
-
-/** A run's events in order, each with a sequence number (the SSE id), replayable from any point (`Last-Event-ID`). */
-export interface RunEventLog {
-  append(runId: string, event: ConclaveEvent): Promise<number>;
-  /** Events after `afterSeq` (exclusive), then live ones until `signal` aborts or the run ends. */
-  read(runId: string, afterSeq: number, signal: AbortSignal): AsyncIterable<{ seq: number; event: ConclaveEvent }>;
-  close(): Promise<void>;
+  /** Checks what the queue depends on (database, Redis) for `GET /ready`. */
+  ready?(): Promise<Record<string, { ok: boolean; error?: string }>>;
+  close(graceMs?: number): Promise<void>;
 }

@@ -2,12 +2,12 @@ import { hostname } from "node:os";
 import { Worker } from "bullmq";
 import type { ConnectionOptions, Job } from "bullmq";
 import type { Redis } from "ioredis";
-import type { ConclaveEvent } from "../events/types.ts";
 import type { Workspace } from "../cli/workspace.ts";
 import { DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, RunRecords, cancelKey, redisConnection } from "./bullmq-queue.ts";
 import type { RunJobData } from "./bullmq-queue.ts";
 import { executeServiceRun } from "./execute-run.ts";
 import type { Drive } from "./execute-run.ts";
+import type { RunStatusEvent, ServiceEvent, ServiceEventBus } from "./events/types.ts";
 import type { ServiceRun } from "./types.ts";
 
 export interface RunWorkerOptions {
@@ -27,7 +27,8 @@ export interface RunWorkerOptions {
   cancelPollMs?: number;
   /** Progress lines ("started", "resumed", "done") for the operator. */
   log?: (line: string) => void;
-  onEvent?: (runId: string, event: ConclaveEvent) => void;
+  /** Where the runs' events and status changes go (a Redis bus, so `conclave serve` streams them). */
+  events?: ServiceEventBus;
   onSettled?: (run: ServiceRun, request: { callbackUrl?: string }) => void;
 }
 
@@ -57,6 +58,16 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
   const { workspace } = options;
   const stalledInterval = options.stalledIntervalMs ?? 30_000;
 
+  // Events are published in order per run: a chain of promises, so a slow write never reorders them.
+  let chain = Promise.resolve();
+  const publish = (runId: string, event: ServiceEvent) => {
+    chain = chain.then(() => options.events?.publish(runId, event)).catch((error: unknown) => log(`could not publish an event of run ${runId}: ${error instanceof Error ? error.message : String(error)}`));
+  };
+  const status = async (run: ServiceRun, extra: Partial<RunStatusEvent>) => {
+    publish(run.id, { type: "run-status", serviceRunId: run.id, graph: run.graph, status: run.status, at: Date.now(), worker: me, ...(run.error ? { error: run.error } : {}), ...extra });
+    await chain;
+  };
+
   async function processJob(job: Job<RunJobData>): Promise<string> {
     const { runId, input } = job.data;
     const record = await records.get(runId);
@@ -64,7 +75,9 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
     if (["done", "failed", "cancelled"].includes(record.status)) return `already ${record.status}`;
     const { pending: _pending, error: _error, ...base } = record;
     const wasRunning = record.status === "running";
-    await records.save({ ...base, status: "running" }, { worker: me, attempt: true });
+    const attempt = job.attemptsMade + 1;
+    const running = (await records.save({ ...base, status: "running" }, { worker: me, attempt: true }))!;
+    await status(running, { attempt, ...(wasRunning ? { resumed: true } : {}) });
     // A new run also goes through "resume": with no checkpoint yet it starts; with checkpoints (a
     // job taken over from a dead worker) it continues from the last one.
     const drive: Drive = job.data.drive.kind === "new" ? { kind: "resume", decisions: {} } : job.data.drive;
@@ -76,7 +89,7 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
     }, options.cancelPollMs ?? 500);
     let settled: ServiceRun;
     try {
-      settled = await executeServiceRun(workspace, base, input, drive, controller.signal, options.onEvent);
+      settled = await executeServiceRun(workspace, base, input, drive, controller.signal, publish);
     } catch (error) {
       const message = workspace.redactor.redact(error instanceof Error ? error.message : String(error));
       settled = controller.signal.aborted ? { ...base, status: "cancelled", error: message } : { ...base, status: "failed", error: message };
@@ -86,7 +99,10 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
     if (controller.signal.aborted) await redis.del(key).catch(() => undefined);
     // A run cancelled meanwhile stays cancelled.
     const saved = await records.save(settled, { from: ["running"], worker: me });
-    if (saved) options.onSettled?.(saved, await records.callbackOf(runId));
+    if (saved) {
+      await status(saved, { attempt });
+      options.onSettled?.(saved, await records.callbackOf(runId));
+    }
     log(`${settled.status} run ${runId}`);
     return settled.status;
   }
