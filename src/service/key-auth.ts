@@ -1,7 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import { ApiKeyError, hasScope } from "./auth/keys.ts";
 import type { ApiKeyStore, Scope } from "./auth/keys.ts";
-import type { ApiKeyLimits } from "./auth/limits.ts";
+import type { KeyLimits } from "./auth/limits.ts";
 import { HttpError, allowEveryone } from "./server.ts";
 import type { Authenticate } from "./server.ts";
 
@@ -28,9 +28,11 @@ export function scopeFor(method: string, url: string): Scope | undefined {
  * The service's API-key check: `Authorization: Bearer ck_…` (or `x-api-key`), verified against the
  * hashed key store, the route's scope required, and the key's rate limit and quota applied (429
  * with Retry-After). With no keys created, the service is open (`conclave serve` then binds to
- * 127.0.0.1 and says so).
+ * 127.0.0.1 and says so). `limits` is this process's `ApiKeyLimits` or, behind a load balancer,
+ * `RedisApiKeyLimits`, whose `LimitStoreUnavailableError` (status 503) propagates: a limit store
+ * that cannot answer must not let requests through unlimited.
  */
-export function apiKeyAuthenticate(store: ApiKeyStore, limits: ApiKeyLimits): Authenticate {
+export function apiKeyAuthenticate(store: ApiKeyStore, limits: KeyLimits): Authenticate {
   return async (request: FastifyRequest) => {
     if (!store.list().some((key) => !key.revokedAt)) return allowEveryone(request);
     const header = request.headers.authorization;

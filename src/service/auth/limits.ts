@@ -7,6 +7,24 @@ export type LimitDecision =
   | { ok: false; status: 429; reason: "rate-limit"; retryAfterSec: number; message: string }
   | { ok: false; status: 429; reason: "quota"; message: string };
 
+/**
+ * Whatever enforces per-key limits: this process's `ApiKeyLimits`, or `RedisApiKeyLimits` when
+ * several servers must share them. `check` counts one request or says why not; it never waits.
+ */
+export interface KeyLimits {
+  check(principal: Principal): Promise<LimitDecision>;
+}
+
+/** The 429 for a key over its requests per minute; shared so every store words it the same way. */
+export function rateLimitRefusal(principal: Principal, waitMs: number): LimitDecision {
+  return { ok: false, status: 429, reason: "rate-limit", retryAfterSec: Math.max(1, Math.ceil(waitMs / 1_000)), message: `API key ${principal.id} is over its limit of ${principal.rateLimit?.requestsPerMinute} requests per minute; retry later.` };
+}
+
+/** The 429 for a key that has used its quota: waiting does not help, so no Retry-After. */
+export function quotaRefusal(principal: Principal): LimitDecision {
+  return { ok: false, status: 429, reason: "quota", message: `API key ${principal.id} has used its quota of ${principal.quota?.requests} requests. Ask an admin for a key with a larger --quota.` };
+}
+
 /** The limiter key of an API key: `key:<id>`. */
 export function apiKeyRateKey(principal: Pick<Principal, "id">): string {
   return `key:${principal.id}`;
@@ -18,7 +36,7 @@ export function apiKeyRateKey(principal: Pick<Principal, "id">): string {
  * waits: it takes a slot with a zero deadline, so a full bucket refuses at once with the wait it
  * would have needed. Quotas count requests for this process's life, as the limiter's do.
  */
-export class ApiKeyLimits {
+export class ApiKeyLimits implements KeyLimits {
   private readonly now: (() => number) | undefined;
   private readonly limiters = new Map<string, { limiter: RateLimiter; signature: string }>();
 
@@ -34,8 +52,8 @@ export class ApiKeyLimits {
       await limiter.acquire({ keys: [apiKeyRateKey(principal)], deadlineMs: 0 });
       return { ok: true };
     } catch (error) {
-      if (error instanceof RateLimitTimeoutError) return { ok: false, status: 429, reason: "rate-limit", retryAfterSec: Math.max(1, Math.ceil(error.waitMs / 1_000)), message: `API key ${principal.id} is over its limit of ${principal.rateLimit?.requestsPerMinute} requests per minute; retry later.` };
-      if (error instanceof QuotaExceededError) return { ok: false, status: 429, reason: "quota", message: `API key ${principal.id} has used its quota of ${principal.quota?.requests} requests. Ask an admin for a key with a larger --quota.` };
+      if (error instanceof RateLimitTimeoutError) return rateLimitRefusal(principal, error.waitMs);
+      if (error instanceof QuotaExceededError) return quotaRefusal(principal);
       throw error;
     }
   }
