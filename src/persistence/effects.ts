@@ -19,14 +19,21 @@ export interface EffectRecord {
  * LangGraph re-executes after a crash or an approval does not repeat its effects. A call found
  * begun but not done was cut off mid-way: it runs again under the same idempotency key, which
  * the tool passes to the system it changes so that system can drop the duplicate.
+ *
+ * Methods may answer synchronously (SQLite, memory) or with a promise (PostgreSQL, shared by
+ * workers on several machines); callers always `await` them. `begin` must be atomic: two
+ * processes beginning one key both count an attempt.
  */
 export interface EffectLedger {
-  get(key: string): EffectRecord | undefined;
-  begin(key: string, tool: string, threadId: string): EffectRecord;
-  complete(key: string, output: string): void;
+  get(key: string): MaybePromise<EffectRecord | undefined>;
+  begin(key: string, tool: string, threadId: string): MaybePromise<EffectRecord>;
+  complete(key: string, output: string): MaybePromise<void>;
   /** Drops a call that failed (the tool threw): it did not apply its effect, and a rerun is not a retry after a crash. */
-  forget?(key: string): void;
+  forget?(key: string): MaybePromise<void>;
 }
+
+/** A value, or a promise of it: what a ledger method may return. */
+export type MaybePromise<T> = T | Promise<T>;
 
 /** The idempotency key of one tool call: its thread, the checkpoint namespace of its task (LangGraph's task ids are deterministic per checkpoint), and its index among the task's calls. */
 export function idempotencyKey(parts: { threadId: string; path: string; callIndex: number | string; tool: string }): string {
@@ -34,6 +41,7 @@ export function idempotencyKey(parts: { threadId: string; path: string; callInde
   return `effect:v1:${digest.slice(0, 40)}`;
 }
 
+/** The ledger's columns; the PostgreSQL ledger (`postgres-effects.ts`) keeps the same ones. */
 export const EFFECTS_SCHEMA = `CREATE TABLE IF NOT EXISTS effects (
   key TEXT PRIMARY KEY, tool TEXT NOT NULL, thread_id TEXT NOT NULL, status TEXT NOT NULL,
   output TEXT, started_at INTEGER NOT NULL, finished_at INTEGER, attempts INTEGER NOT NULL DEFAULT 1);`;

@@ -84,7 +84,7 @@ export function defineTool<S extends z.ZodObject>(definition: ToolDefinition<S>)
   checkDefinition(definition);
   const { name, description, schema, run, timeoutMs, retries = 0, sideEffects = false, requiresApproval = false } = definition;
   const execute = async (args: z.output<S>, config: ToolConfig | undefined, handle: EffectHandle) => {
-    const effect = handle.begin();
+    const effect = await handle.begin();
     const signals = [config?.signal, timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length === 0 ? new AbortController().signal : signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
     const events = runContext(config as LangGraphRunnableConfig).events;
@@ -100,7 +100,7 @@ export function defineTool<S extends z.ZodObject>(definition: ToolDefinition<S>)
         const approved = requiresApproval === false ? { args } : await askApproval(name, schema, args, typeof requiresApproval === "function" ? requiresApproval(args) : true, config?.toolCall?.id);
         if ("refusal" in approved) return approved.refusal;
         if (effect.completed !== undefined) {
-          effect.begin();
+          await effect.begin();
           return effect.completed;
         }
         return execute(approved.args, config, effect);
