@@ -5,6 +5,7 @@ import { dirname, resolve } from "node:path";
 import { JsonPlusSerializer } from "@langchain/langgraph-checkpoint";
 import { AuditLog, attachAudit, auditConfig } from "../audit/index.ts";
 import { loadConfig } from "../config/load.ts";
+import { ConfigError } from "../errors.ts";
 import type { LoadConfigOptions, LoadedConfig } from "../config/load.ts";
 import type { ConclaveConfig } from "../config/schema.ts";
 import { RunEvents } from "../events/emitter.ts";
@@ -13,6 +14,8 @@ import { attachLogger, createLogger, createTracerProvider, attachTracing } from 
 import { createCheckpointer } from "../persistence/checkpointer.ts";
 import type { Checkpointer } from "../persistence/checkpointer.ts";
 import { SqliteEffectLedger } from "../persistence/effects.ts";
+import type { EffectLedger } from "../persistence/effects.ts";
+import { PostgresEffectLedger } from "../persistence/postgres-effects.ts";
 import { ThreadStore } from "../persistence/thread-store.ts";
 import { loadSecrets, redactingSerializer, Redactor } from "../secrets/index.ts";
 import type { CliIO } from "./output.ts";
@@ -29,7 +32,8 @@ export interface Workspace {
   env: NodeJS.ProcessEnv;
   redactor: Redactor;
   threads: ThreadStore;
-  effects: SqliteEffectLedger;
+  /** Beside the checkpoints: in runs.sqlite, or in PostgreSQL when checkpoints are (so every worker sharing them sees every completed call). */
+  effects: EffectLedger;
   /** Opened on first use: `conclave runs` never needs it. */
   checkpointer(): Promise<Checkpointer>;
   audit?: AuditLog;
@@ -55,7 +59,9 @@ export async function openWorkspace(io: CliIO, options: OpenWorkspaceOptions = {
   const redactor = new Redactor([...secrets.secretValues, ...[config.model.apiKey, config.embeddings.apiKey].filter((key): key is string => typeof key === "string" && key.length >= 8)]);
   const state = (file: string) => resolve(cwd, config.stateDir, file);
   const threads = new ThreadStore({ cwd, path: state("runs.sqlite") });
-  const effects = new SqliteEffectLedger(threads.db);
+  // Opened on first use, like the checkpointer: a missing DATABASE_URL must not stop `conclave runs`.
+  let ledger: EffectLedger | undefined;
+  const effects = () => (ledger ??= openEffectLedger(config, env, threads));
   const actor = options.actor ?? env.CONCLAVE_ACTOR ?? safeUser();
   const audit = config.audit.enabled ? new AuditLog({ path: config.audit.path ? resolve(cwd, config.audit.path) : state("audit.jsonl"), redact: (text) => redactor.redact(text) }) : undefined;
   let opened: Promise<Checkpointer> | undefined;
@@ -66,16 +72,31 @@ export async function openWorkspace(io: CliIO, options: OpenWorkspaceOptions = {
     env,
     redactor,
     threads,
-    effects,
+    get effects() {
+      return effects();
+    },
     audit,
     actor,
     warnings: secrets.warnings,
     checkpointer: () => (opened ??= createCheckpointer({ ...config.checkpoint, path: config.checkpoint.path ?? state("checkpoints.sqlite") }, { cwd, env, serde: redactingSerializer(new JsonPlusSerializer(), redactor) })),
     async close() {
       threads.close();
+      if (ledger instanceof PostgresEffectLedger) await ledger.close().catch(() => undefined);
       if (opened) await (await opened.catch(() => undefined))?.close();
     },
   };
+}
+
+/**
+ * The effect ledger must be as shared as the checkpoints: workers on several machines resume each
+ * other's runs from PostgreSQL, and a per-machine SQLite ledger would let the second one repeat
+ * an effect the first already applied.
+ */
+function openEffectLedger(config: ConclaveConfig, env: NodeJS.ProcessEnv, threads: ThreadStore): EffectLedger {
+  if (config.checkpoint.backend !== "postgres") return new SqliteEffectLedger(threads.db);
+  const url = config.checkpoint.url ?? env.DATABASE_URL;
+  if (!url) throw new ConfigError('checkpoint.backend is "postgres" but no connection string is set for the effect ledger. Set DATABASE_URL (e.g. postgres://user@127.0.0.1:5432/conclave) or checkpoint.url.');
+  return new PostgresEffectLedger(url);
 }
 
 /** Attaches the workspace's observers to a run's events: logs, traces, the thread store's event log (for `conclave metrics`) and the audit log. Returns a function that detaches and flushes them. */
