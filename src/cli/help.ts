@@ -237,15 +237,23 @@ Example:
 
 export const SERVE_HELP = `conclave serve — the HTTP service
 
-Runs execute in this process (--concurrency at once, default 4) with the workspace's checkpointer,
-effect ledger, redaction, logs and audit log, so a run started over HTTP is a thread like any other
-("conclave runs", "conclave inspect"). Ctrl-C or SIGTERM stops accepting requests and gives running
-runs --grace seconds; those still running resume from their last checkpoint on the next start.
+With --queue local (the default), runs execute in this process (--concurrency at once, default 4)
+with the workspace's checkpointer, effect ledger, redaction, logs and audit log, so a run started
+over HTTP is a thread like any other ("conclave runs", "conclave inspect"). Ctrl-C or SIGTERM stops
+accepting requests and gives running runs --grace seconds; those still running resume from their
+last checkpoint on the next start.
+
+With --queue bullmq, runs go to the BullMQ queue in REDIS_URL and "conclave worker" processes
+execute them on the PostgreSQL checkpoints in DATABASE_URL. Run events, API-key limits and webhook
+replay caches are kept in Redis, so several servers can share one queue behind a load balancer.
 
 Usage:
-  conclave serve [--port N] [--host 127.0.0.1] [--concurrency N] [--grace SECONDS] [--quiet]
+  conclave serve [--port N] [--host 127.0.0.1] [--queue local|bullmq] [--concurrency N] [--grace SECONDS] [--quiet]
     --port          Port (default: PORT or 8080; 0 picks a free one)
     --host          Address to bind (default 127.0.0.1: only this machine)
+    --queue         local (default; CONCLAVE_SERVE_QUEUE) or bullmq (needs REDIS_URL and DATABASE_URL)
+    --queue-name    With bullmq: the queue name (default: CONCLAVE_QUEUE or conclave-runs)
+    --prefix        With bullmq: the Redis key prefix (default: CONCLAVE_QUEUE_PREFIX or conclave)
     --quiet         No request log on stderr
 
 Routes (GET /openapi.json describes them):
@@ -267,10 +275,15 @@ can continue any run. A job whose worker died is picked up by another worker onc
 PostgreSQL table conclave_service_runs. Ctrl-C or SIGTERM stops taking jobs and waits for running ones.
 
 Usage:
-  conclave worker [--concurrency N] [--queue NAME] [--prefix PREFIX] [--quiet]
+  conclave worker [--concurrency N] [--queue-name NAME] [--prefix PREFIX] [--quiet]
     --concurrency   Runs at once in this process (default 1)
-    --queue         BullMQ queue name (default: CONCLAVE_QUEUE or conclave-runs)
+    --queue-name    BullMQ queue name (default: CONCLAVE_QUEUE or conclave-runs)
     --prefix        Redis key prefix (default: CONCLAVE_QUEUE_PREFIX or conclave)
+
+Each run's events and status changes are published on Redis streams (<prefix>:<queue>:events for
+every run, <prefix>:<queue>:events:<run id> for one), which "conclave serve --queue bullmq" streams
+over SSE and counts in /metrics; other services may XREAD them too. With CONCLAVE_WEBHOOK_SECRET set,
+the worker sends each run's signed run.<status> notification to its callbackUrl.
 
 Environment:
   REDIS_URL, DATABASE_URL (both required); CONCLAVE_WORKER_STALLED_MS (stall check interval,

@@ -16,6 +16,7 @@ import type { Workspace } from "../cli/workspace.ts";
 import { readRegistry } from "../graph/registry.ts";
 import { MemoryEventBus } from "./events/memory-bus.ts";
 import type { ServiceEvent, ServiceEventBus } from "./events/types.ts";
+import { LimitStoreUnavailableError } from "./auth/redis-limits.ts";
 import { LocalRunQueue, RunStateError } from "./local-queue.ts";
 import type { LocalRunQueueOptions } from "./local-queue.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -290,6 +291,7 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
 
 function describeError(error: FastifyError | HttpError | Error): { status: number; code: string; message: string } {
   if (error instanceof HttpError) return { status: error.status, code: error.code, message: error.message };
+  if (error instanceof LimitStoreUnavailableError) return { status: 503, code: error.code, message: error.message };
   if (error instanceof RunStateError) return { status: error.code === "RUN_NOT_WAITING" ? 409 : 404, code: error.code, message: error.message };
   const fastify = error as FastifyError;
   switch (fastify.code) {

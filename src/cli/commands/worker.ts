@@ -1,13 +1,18 @@
+import { join } from "node:path";
 import { UsageError } from "../../errors.ts";
-import { DEFAULT_PREFIX, DEFAULT_QUEUE_NAME } from "../../service/bullmq-queue.ts";
+import { DeadLetterQueue } from "../../resilience/dead-letters.ts";
+import { RedisEventBus } from "../../service/events/redis-bus.ts";
+import { runNotification } from "../../service/server.ts";
+import { createNotifier } from "../../service/webhooks/outbound.ts";
 import { startRunWorker } from "../../service/worker.ts";
 import { parseCommandArgs, positiveInteger } from "../args.ts";
 import type { CliIO } from "../output.ts";
 import { openWorkspace } from "../workspace.ts";
+import { queueTarget, requireQueueServices } from "./queue-target.ts";
 
 const WORKER_OPTIONS = {
   concurrency: { type: "string" },
-  queue: { type: "string" },
+  "queue-name": { type: "string" },
   prefix: { type: "string" },
   quiet: { type: "boolean" },
 } as const;
@@ -21,24 +26,27 @@ export async function workerCommand(argv: string[], io: CliIO, signal: AbortSign
   const { values, positionals } = parseCommandArgs("worker", argv, WORKER_OPTIONS);
   if (positionals.length) throw new UsageError(`conclave worker: unexpected argument "${positionals[0]}". Usage: conclave worker [--concurrency N].`);
   const concurrency = positiveInteger("worker", "concurrency", values.concurrency) ?? 1;
-  const redisUrl = io.env.REDIS_URL;
-  const databaseUrl = io.env.DATABASE_URL;
-  const missing = [redisUrl ? undefined : "REDIS_URL (e.g. redis://127.0.0.1:6379)", databaseUrl ? undefined : "DATABASE_URL (e.g. postgres://user@127.0.0.1:5432/conclave)"].filter(Boolean);
-  if (missing.length) throw new UsageError(`conclave worker: set ${missing.join(" and ")}: workers take runs from the Redis queue and share the PostgreSQL checkpoints.`);
+  const { redisUrl, databaseUrl } = requireQueueServices("worker", io.env);
   const stalledIntervalMs = wholeEnv(io.env, "CONCLAVE_WORKER_STALLED_MS", 1);
   const maxStalledCount = wholeEnv(io.env, "CONCLAVE_WORKER_MAX_STALLED", 0);
   // Every worker must see every checkpoint: PostgreSQL, whatever the configuration says.
-  const workspace = await openWorkspace({ ...io, env: { ...io.env, DATABASE_URL: databaseUrl! } }, { ...(values.config ? { configFile: values.config } : {}), flags: { "checkpoint.backend": { value: "postgres", flag: "conclave worker" } } });
-  const queueName = values.queue ?? io.env.CONCLAVE_QUEUE ?? DEFAULT_QUEUE_NAME;
-  const prefix = values.prefix ?? io.env.CONCLAVE_QUEUE_PREFIX ?? DEFAULT_PREFIX;
+  const workspace = await openWorkspace({ ...io, env: { ...io.env, DATABASE_URL: databaseUrl } }, { ...(values.config ? { configFile: values.config } : {}), flags: { "checkpoint.backend": { value: "postgres", flag: "conclave worker" } } });
+  const { queueName, prefix, namespace } = queueTarget(values, io.env);
   await workspace.checkpointer();
+  // The runs' events go to Redis, where every `conclave serve --queue bullmq` streams them (SSE) and counts them (/metrics).
+  const events = new RedisEventBus({ redis: redisUrl, namespace, redact: (text) => workspace.redactor.redact(text) });
+  // This worker sees its runs end, so it sends their signed run-completed notifications (CONCLAVE_WEBHOOK_SECRET).
+  const secret = workspace.env.CONCLAVE_WEBHOOK_SECRET?.split(",")[0]?.trim();
+  const notifier = secret ? createNotifier({ secret, deadLetters: new DeadLetterQueue({ path: join(workspace.cwd, workspace.config.stateDir, "dlq.sqlite") }) }) : undefined;
   const running = startRunWorker({
     workspace,
-    redisUrl: redisUrl!,
-    databaseUrl: databaseUrl!,
+    redisUrl,
+    databaseUrl,
     queueName,
     prefix,
     concurrency,
+    events,
+    ...(notifier ? { onSettled: (run, request) => void (request.callbackUrl && notifier.notify(request.callbackUrl, runNotification(run))) } : {}),
     ...(stalledIntervalMs ? { stalledIntervalMs } : {}),
     ...(maxStalledCount !== undefined ? { maxStalledCount } : {}),
     log: values.quiet ? undefined : (line) => io.stderr(`conclave worker: ${line}\n`),
@@ -59,6 +67,7 @@ export async function workerCommand(argv: string[], io: CliIO, signal: AbortSign
   } finally {
     process.off("SIGTERM", onTerm);
     await running.close();
+    await events.close();
     await workspace.close();
   }
 }
