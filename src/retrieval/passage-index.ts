@@ -94,11 +94,19 @@ async function loadOrBuild({ folder, embeddings, cacheDir, chunker }: IndexOptio
   return wrap(index, passages, embeddings, false);
 }
 
+/** Points added between two yields to the event loop (a few milliseconds of work). */
+const INDEX_BATCH = 256;
+
 async function buildVectors(passages: Passage[], embeddings: Embeddings): Promise<hnswlib.HierarchicalNSW> {
   const vectors = await embeddings.embedDocuments(passages.map((passage) => `${passage.title}. ${passage.text}`));
   const index = new hnswlib.HierarchicalNSW("cosine", vectors[0]!.length);
   index.initIndex(passages.length);
-  vectors.forEach((vector, label) => index.addPoint(vector, label));
+  // Yields to the event loop between batches: a queue worker renews its job lock from timers, and
+  // a large corpus built in one synchronous stretch would let another worker take the job as stalled.
+  for (let label = 0; label < vectors.length; label++) {
+    index.addPoint(vectors[label]!, label);
+    if (label % INDEX_BATCH === INDEX_BATCH - 1) await new Promise((resolve) => setImmediate(resolve));
+  }
   return index;
 }
 

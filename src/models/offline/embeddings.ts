@@ -19,8 +19,14 @@ export class OfflineEmbeddings extends Embeddings {
     this.dimensions = options.dimensions ?? 512;
   }
 
+  /** Yields to the event loop every 256 documents, so embedding a large corpus never holds it for long (a queue worker's job lock is renewed from it). */
   async embedDocuments(documents: string[]): Promise<number[][]> {
-    return documents.map((document) => this.embed(document));
+    const vectors: number[][] = [];
+    for (let index = 0; index < documents.length; index++) {
+      vectors.push(this.embed(documents[index]!));
+      if (index % 256 === 255) await new Promise((resolve) => setImmediate(resolve));
+    }
+    return vectors;
   }
 
   async embedQuery(document: string): Promise<number[]> {
