@@ -9,7 +9,7 @@ import { startFakeOpenAIServer } from "../src/testing/index.ts";
 import type { FakeOpenAIServer } from "../src/testing/index.ts";
 import { ROOT, cleanEnv, runCli } from "./helpers/cli.ts";
 import { mailerModel } from "./helpers/mailer-model.ts";
-import { spawnCli, until } from "./helpers/processes.ts";
+import { spawnCli } from "./helpers/processes.ts";
 import type { CliProcess } from "./helpers/processes.ts";
 
 const REDIS_URL = process.env.REDIS_URL;
@@ -117,7 +117,7 @@ describe.skipIf(!REDIS_URL || !DATABASE_URL)(`conclave serve --queue bullmq with
     expect(done.body.result.answer).toContain("done:");
 
     // Any other service can follow the lifecycle on the all-runs stream, typed by the exported schema.
-    const entries = (await redis.xrange(`${prefix}:api:events`, "-", "+")) as Array<[string, string[]]>;
+    const entries = (await redis.xrange(`${prefix}:api:conclave:events`, "-", "+")) as Array<[string, string[]]>;
     const lifecycle = entries
       .filter(([, fields]) => fields[1] === id)
       .map(([, fields]) => JSON.parse(fields[3]!))

@@ -254,13 +254,24 @@ Usage:
     --queue         local (default; CONCLAVE_SERVE_QUEUE) or bullmq (needs REDIS_URL and DATABASE_URL)
     --queue-name    With bullmq: the queue name (default: CONCLAVE_QUEUE or conclave-runs)
     --prefix        With bullmq: the Redis key prefix (default: CONCLAVE_QUEUE_PREFIX or conclave)
-    --quiet         No request log on stderr
+    --quiet         No request or poller log on stderr
 
 Routes (GET /openapi.json describes them):
   POST /runs {input, graph?, idempotencyKey?, callbackUrl?}   GET /runs   GET /runs/:id
   GET /runs/:id/events (Server-Sent Events; resume with Last-Event-ID)   POST /runs/:id/cancel
   GET /approvals   POST /runs/:id/approve {interruptId?, edit?}   POST /runs/:id/reject {interruptId?, reason}
   GET /graphs   GET /health   GET /ready   GET /metrics (Prometheus)
+
+Polling sources (the "pollers" list in conclave.config.json) turn new and edited files in a folder,
+or new and changed items of a JSON feed over HTTP, into runs: each item version starts one run (its
+idempotency key is poll:<source>:<item>:<content hash>), on the poller's "graph", else defaultGraph,
+else the first registered graph. What was submitted is kept in <stateDir>/pollers.json, so a restart
+does not submit unchanged items again. Folder paths are relative to the workspace. Each poll that
+submits or fails logs one line ("conclave serve: poller inbox: ..."; none with --quiet).
+  { "pollers": [
+      { "type": "folder", "name": "inbox", "path": "inbox", "suffixes": [".md", ".txt"], "intervalMs": 30000, "minAgeMs": 1000 },
+      { "type": "http-json", "name": "feed", "url": "https://example.com/feed.json", "itemsPath": "items",
+        "idField": "id", "inputField": "{{title}}: {{body}}", "cursorParam": "since", "graph": "research" } ] }
 
 Example:
   conclave serve --port 8080 &
@@ -280,8 +291,8 @@ Usage:
     --queue-name    BullMQ queue name (default: CONCLAVE_QUEUE or conclave-runs)
     --prefix        Redis key prefix (default: CONCLAVE_QUEUE_PREFIX or conclave)
 
-Each run's events and status changes are published on Redis streams (<prefix>:<queue>:events for
-every run, <prefix>:<queue>:events:<run id> for one), which "conclave serve --queue bullmq" streams
+Each run's events and status changes are published on Redis streams (<prefix>:<queue>:conclave:events for
+every run, <prefix>:<queue>:conclave:events:<run id> for one), which "conclave serve --queue bullmq" streams
 over SSE and counts in /metrics; other services may XREAD them too. With CONCLAVE_WEBHOOK_SECRET set,
 the worker sends each run's signed run.<status> notification to its callbackUrl.
 

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { UsageError } from "../../errors.ts";
+import { loadGraph, readRegistry } from "../../graph/registry.ts";
 import { DeadLetterQueue } from "../../resilience/dead-letters.ts";
 import { RedisEventBus } from "../../service/events/redis-bus.ts";
 import { runNotification } from "../../service/server.ts";
@@ -33,6 +34,10 @@ export async function workerCommand(argv: string[], io: CliIO, signal: AbortSign
   const workspace = await openWorkspace({ ...io, env: { ...io.env, DATABASE_URL: databaseUrl } }, { ...(values.config ? { configFile: values.config } : {}), flags: { "checkpoint.backend": { value: "postgres", flag: "conclave worker" } } });
   const { queueName, prefix, namespace } = queueTarget(values, io.env);
   await workspace.checkpointer();
+  // Imported before taking jobs: loading a graph's modules is synchronous work that, on a first job,
+  // could hold the event loop past the job lock on a slow machine.
+  const warm = workspace.config.defaultGraph ?? readRegistry(workspace.config, workspace.cwd)[0]?.name;
+  if (warm) await loadGraph(warm, workspace.config, workspace.cwd).catch((error: unknown) => io.stderr(`conclave worker: could not preload graph "${warm}": ${error instanceof Error ? error.message : String(error)}\n`));
   // The runs' events go to Redis, where every `conclave serve --queue bullmq` streams them (SSE) and counts them (/metrics).
   const events = new RedisEventBus({ redis: redisUrl, namespace, redact: (text) => workspace.redactor.redact(text) });
   // This worker sees its runs end, so it sends their signed run-completed notifications (CONCLAVE_WEBHOOK_SECRET).

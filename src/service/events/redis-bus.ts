@@ -5,7 +5,7 @@ import { ServiceEventSchema, endsStream } from "./types.ts";
 export interface RedisEventBusOptions {
   /** A Redis URL (the bus opens and closes its connections) or a connection to share (it duplicates it for blocking reads). */
   redis: string | Redis;
-  /** Key namespace, `<prefix>:<queue>` of the run queue (default "conclave:conclave-runs"). */
+  /** Key namespace (default "conclave:conclave-runs:conclave", under the run queue's keys but clear of BullMQ's own `<prefix>:<queue>:events`). */
   namespace?: string;
   /** Events kept per run stream, approximately (XADD MAXLEN ~; default 10,000). */
   maxEventsPerRun?: number;
@@ -43,7 +43,7 @@ export class RedisEventBus implements ServiceEventBus {
   constructor(options: RedisEventBusOptions) {
     this.owned = typeof options.redis === "string";
     this.redis = typeof options.redis === "string" ? new Redis(options.redis, { maxRetriesPerRequest: 3, lazyConnect: false }) : options.redis;
-    this.namespace = options.namespace ?? "conclave:conclave-runs";
+    this.namespace = options.namespace ?? "conclave:conclave-runs:conclave";
     this.options = {
       maxEventsPerRun: options.maxEventsPerRun ?? 10_000,
       maxEvents: options.maxEvents ?? 100_000,
