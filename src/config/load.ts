@@ -187,9 +187,19 @@ function describeIssues(error: z.ZodError, sources: Record<string, ConfigSource>
   return `Invalid configuration: ${lines.map((line) => line.trim()).join("; ")}. Fix these settings ("conclave config" shows every setting and where it comes from).`;
 }
 
-/** A leaf's source, or the source of the values under it (an unknown object-valued key). */
+/**
+ * A leaf's source, or the source of the values under it (an unknown object-valued key), or of the
+ * list it is in (`pollers.0.intervalMs` comes from wherever `pollers` was set).
+ */
 function sourceOf(sources: Record<string, ConfigSource>, path: string): ConfigSource {
-  return sources[path] ?? Object.entries(sources).find(([key]) => key.startsWith(`${path}.`))?.[1] ?? "default";
+  const own = sources[path] ?? Object.entries(sources).find(([key]) => key.startsWith(`${path}.`))?.[1];
+  if (own) return own;
+  const keys = path.split(".");
+  for (let length = keys.length - 1; length > 0; length--) {
+    const enclosing = sources[keys.slice(0, length).join(".")];
+    if (enclosing) return enclosing;
+  }
+  return "default";
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PollSourceConfigSchema } from "../service/polling/config.ts";
 
 const provider = z.enum(["auto", "offline", "openai"]);
 
@@ -100,6 +101,20 @@ export const AuditConfigSchema = z.strictObject({
   path: z.string().min(1).optional(),
 });
 
+/**
+ * Polling sources `conclave serve` turns into runs: a folder of documents, or a JSON feed over HTTP.
+ * Names must be unique: each keys the source's saved state and its runs' idempotency keys.
+ */
+export const PollersConfigSchema = z
+  .array(PollSourceConfigSchema, { error: 'must be a list of poll sources, e.g. [{ "type": "folder", "name": "inbox", "path": "inbox" }]' })
+  .superRefine((sources, context) => {
+    const names = new Set<string>();
+    sources.forEach((source, index) => {
+      if (names.has(source.name)) context.addIssue({ code: "custom", path: [index, "name"], message: `"${source.name}" names two poll sources; give each its own name (it keys the saved state)` });
+      names.add(source.name);
+    });
+  });
+
 /** The whole configuration, as read from `conclave.config.json` / `.ts`, environment and flags. */
 export const ConfigSchema = z.strictObject({
   model: ModelConfigSchema.default(ModelConfigSchema.parse({})),
@@ -135,6 +150,8 @@ export const ConfigSchema = z.strictObject({
   approveAnswer: z.boolean().default(false),
   /** A dotenv file of secrets (default `.conclave/secrets.env`): API keys are read from the environment or this file only. */
   secretsFile: z.string().min(1).optional(),
+  /** Folders and JSON feeds whose new or changed items `conclave serve` submits as runs (relative paths from the workspace). */
+  pollers: PollersConfigSchema.default([]),
 });
 
 export type ConclaveConfig = z.output<typeof ConfigSchema>;

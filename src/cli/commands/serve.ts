@@ -7,6 +7,7 @@ import { RedisApiKeyLimits } from "../../service/auth/redis-limits.ts";
 import { BullRunQueue, redisConnection } from "../../service/bullmq-queue.ts";
 import { RedisEventBus } from "../../service/events/redis-bus.ts";
 import { apiKeyAuthenticate } from "../../service/key-auth.ts";
+import type { PollerGroup } from "../../service/polling/index.ts";
 import { createService } from "../../service/server.ts";
 import type { ServiceOptions } from "../../service/server.ts";
 import { createNotifier } from "../../service/webhooks/outbound.ts";
@@ -16,6 +17,7 @@ import { parseCommandArgs, positiveInteger } from "../args.ts";
 import type { CliIO } from "../output.ts";
 import { openWorkspace } from "../workspace.ts";
 import { queueTarget, requireQueueServices } from "./queue-target.ts";
+import { preparePollers } from "./serve-pollers.ts";
 
 const SERVE_OPTIONS = {
   port: { type: "string" },
@@ -54,6 +56,8 @@ export async function serveCommand(argv: string[], io: CliIO, signal: AbortSigna
   );
   const closers: Array<() => Promise<void> | void> = [];
   try {
+    // Checked before listening: a poller naming an unregistered graph stops the start (exit 2).
+    const pollers = preparePollers(workspace);
     const logger = values.quiet ? false : { level: "info", stream: { write: (line: string) => io.stderr(workspace.redactor.redact(line)) } };
     // API keys (conclave keys create) are checked once any exists; until then the service is open.
     const keys = new ApiKeyStore({ path: apiKeyStorePath(workspace.cwd, workspace.config.stateDir) });
@@ -88,10 +92,12 @@ export async function serveCommand(argv: string[], io: CliIO, signal: AbortSigna
     const stop = new AbortController();
     const onTerm = () => stop.abort();
     process.once("SIGTERM", onTerm);
+    let polling: PollerGroup | undefined;
     try {
       const url = await service.app.listen({ port, host });
       const where = services ? ` — runs go to the BullMQ queue ${queueTarget(values, io.env).namespace} (start workers with: conclave worker)` : "";
       io.stderr(`conclave serve: listening on ${url} (OpenAPI at ${url}/openapi.json)${where}${keysConfigured ? " — API keys required" : host === "127.0.0.1" || host === "localhost" ? " — no API keys yet: open to this machine (conclave keys create --scopes run,approve)" : " — no API keys yet, so anyone who can reach it may call it: create one with conclave keys create"}\n`);
+      polling = pollers?.start(service.queue, values.quiet ? undefined : (line) => io.stderr(`conclave serve: ${workspace.redactor.redact(line)}\n`));
       await new Promise<void>((done) => {
         if (signal.aborted || stop.signal.aborted) return done();
         signal.addEventListener("abort", () => done(), { once: true });
@@ -101,6 +107,8 @@ export async function serveCommand(argv: string[], io: CliIO, signal: AbortSigna
       return 0;
     } finally {
       process.off("SIGTERM", onTerm);
+      // No new runs from the sources while the service drains.
+      await polling?.stop();
       await service.close(graceMs);
     }
   } finally {
