@@ -36,7 +36,8 @@ export type { ApprovalDecision, ApprovalRequest, PendingApproval } from "./hitl/
 export { createCheckpointer, DEFAULT_CHECKPOINT_FILE } from "./persistence/checkpointer.ts";
 export type { Checkpointer, CheckpointerSettings } from "./persistence/checkpointer.ts";
 export { MemoryEffectLedger, SqliteEffectLedger, idempotencyKey } from "./persistence/effects.ts";
-export type { EffectLedger, EffectRecord } from "./persistence/effects.ts";
+export type { EffectLedger, EffectRecord, MaybePromise } from "./persistence/effects.ts";
+export { PostgresEffectLedger } from "./persistence/postgres-effects.ts";
 export { ThreadStore, DEFAULT_RUNS_FILE } from "./persistence/thread-store.ts";
 export type { ThreadRecord, ThreadStatus } from "./persistence/thread-store.ts";
 export { reportEvent, runContext } from "./runtime/context.ts";
