@@ -53,8 +53,16 @@ export class MemoryEventBus implements ServiceEventBus {
   }
 
   subscribe(listener: (runId: string, event: ServiceEvent) => void): () => void {
-    this.emitter.on("event", listener);
-    return () => this.emitter.off("event", listener);
+    // A throwing subscriber must not stop the others, nor reject publish (the server calls it with `void`: an unhandled rejection).
+    const guarded = (runId: string, event: ServiceEvent) => {
+      try {
+        listener(runId, event);
+      } catch {
+        // ignored, as the Redis bus does
+      }
+    };
+    this.emitter.on("event", guarded);
+    return () => void this.emitter.off("event", guarded);
   }
 
   /** Whether `value` can be a `Last-Event-ID` of this bus (a whole number). */
@@ -69,18 +77,26 @@ export class MemoryEventBus implements ServiceEventBus {
 
   async *read(runId: string, after: string | undefined, signal: AbortSignal, settled?: () => Promise<boolean>): AsyncIterable<StoredEvent> {
     let last = after === undefined ? 0 : Number(after);
-    while (!signal.aborted) {
-      const log = this.logOf(runId);
-      const fresh = log.entries.filter((entry) => entry.seq > last);
-      for (const entry of fresh) {
-        last = entry.seq;
-        yield { id: String(entry.seq), event: entry.event };
-        if (signal.aborted) return;
+    try {
+      while (!signal.aborted) {
+        const log = this.logOf(runId);
+        const fresh = log.entries.filter((entry) => entry.seq > last);
+        for (const entry of fresh) {
+          last = entry.seq;
+          yield { id: String(entry.seq), event: entry.event };
+          if (signal.aborted) return;
+        }
+        const tail = log.entries.at(-1);
+        if ((tail && endsStream(tail.event) && tail.seq <= last) || this.closed) return;
+        // Published while the consumer held the last event (no waiter then to wake): read it now, not after the idle check.
+        if (tail && tail.seq > last) continue;
+        const woken = await this.waitFor(log, signal);
+        if (!woken && !log.entries.some((entry) => entry.seq > last) && settled && (await settled())) return;
       }
-      const tail = log.entries.at(-1);
-      if ((tail && endsStream(tail.event) && tail.seq <= last) || this.closed) return;
-      const woken = await this.waitFor(log, signal);
-      if (!woken && !log.entries.some((entry) => entry.seq > last) && settled && (await settled())) return;
+    } finally {
+      // A reader of a run with no events (never published, or swept) must not leave an empty log that the sweep never drops.
+      const log = this.logs.get(runId);
+      if (log && log.entries.length === 0 && log.waiters.size === 0) this.logs.delete(runId);
     }
   }
 

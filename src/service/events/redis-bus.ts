@@ -101,6 +101,8 @@ export class RedisEventBus implements ServiceEventBus {
         const event = parseFields(tail[1]);
         if (event && endsStream(event)) return;
       }
+      // Added while the consumer held an event (its wake-up came with no waiter): read it now, not after the idle check.
+      if (tail && isAfter(tail[0], last)) continue;
       const woken = await this.waitFor(runId, signal);
       if (!woken && settled && !(await this.hasAfter(key, last)) && (await settled())) return;
     }
@@ -181,6 +183,14 @@ export class RedisEventBus implements ServiceEventBus {
       signal.addEventListener("abort", abort, { once: true });
     });
   }
+}
+
+/** Whether stream entry id `id` comes after `last` (any id does when nothing was read yet). */
+function isAfter(id: string, last: string | undefined): boolean {
+  if (last === undefined) return true;
+  const [ms = 0n, seq = 0n] = id.split("-").map(BigInt);
+  const [lastMs = 0n, lastSeq = 0n] = last.split("-").map(BigInt);
+  return ms > lastMs || (ms === lastMs && seq > lastSeq);
 }
 
 function fieldOf(fields: string[], name: string): string | undefined {
