@@ -9,7 +9,7 @@ import { startFakeOpenAIServer } from "../src/testing/index.ts";
 import type { FakeOpenAIServer } from "../src/testing/index.ts";
 import { ROOT, cleanEnv, runCli } from "./helpers/cli.ts";
 import { mailerModel } from "./helpers/mailer-model.ts";
-import { spawnCli } from "./helpers/processes.ts";
+import { spawnCli, until } from "./helpers/processes.ts";
 import type { CliProcess } from "./helpers/processes.ts";
 
 const REDIS_URL = process.env.REDIS_URL;
@@ -147,6 +147,40 @@ describe.skipIf(!REDIS_URL || !DATABASE_URL)(`conclave serve --queue bullmq with
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(refused.body.error.message).toContain("3 requests per minute");
   });
+
+  it("a failed run is a dead letter (GET /dead-letters, conclave dlq --queue bullmq); retried once the provider recovers, it finishes", async () => {
+    const [a, b] = servers as [string, string];
+    const statusOf = async (id: string, wanted: string[]) => until(async () => {
+      const run = await call(a, "GET", `/runs/${id}`, admin);
+      return wanted.includes(run.body.status) ? run.body : undefined;
+    }, `run ${id} to be ${wanted.join(" or ")}`);
+    fake.setFallback({ kind: "error", status: 500, body: { error: { message: "provider down" } } });
+    const posted = await call(a, "POST", "/runs", admin, { input: "Email bob: status?", graph: "mailroom" });
+    const failed = await statusOf(posted.body.id, ["failed", "done", "interrupted"]);
+    fake.setFallback({ kind: "respond", handler: mailerModel });
+    expect(failed.status).toBe("failed");
+
+    expect((await call(b, "GET", "/dead-letters", runner)).status).toBe(403);
+    const letters = await call(b, "GET", "/dead-letters", admin);
+    const letter = letters.body.deadLetters.find((candidate: { runId: string }) => candidate.runId === posted.body.id);
+    expect(letter, JSON.stringify(letters.body)).toMatchObject({ graph: "mailroom", status: "failed" });
+    expect(letter.reason).toMatch(/500|provider down/);
+    const cliEnv = { REDIS_URL: REDIS_URL!, DATABASE_URL: DATABASE_URL!, CONCLAVE_QUEUE_PREFIX: prefix, CONCLAVE_QUEUE: "api" };
+    const listed = await runCli(["dlq", "list", "--queue", "bullmq", "--json"], { env: cliEnv });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout).map((entry: { runId: string }) => entry.runId)).toContain(posted.body.id);
+
+    const retried = await call(a, "POST", `/dead-letters/${posted.body.id}/retry`, admin);
+    expect(retried.status, JSON.stringify(retried.body)).toBe(202);
+    expect(retried.body.status).toBe("queued");
+    const paused = await statusOf(posted.body.id, ["interrupted", "failed", "done"]);
+    expect(paused.status, paused.error).toBe("interrupted");
+    expect((await call(b, "POST", `/runs/${posted.body.id}/approve`, admin, {})).status).toBe(202);
+    const done = await statusOf(posted.body.id, ["done", "failed"]);
+    expect(done.result.answer).toContain("done:");
+    expect((await call(b, "GET", "/dead-letters", admin)).body.deadLetters.map((entry: { runId: string }) => entry.runId)).not.toContain(posted.body.id);
+    expect((await call(a, "POST", `/dead-letters/${posted.body.id}/retry`, admin)).status).toBe(404);
+  }, 60_000);
 
   it("refuses to start without its services, saying what to set", async () => {
     const result = await runCli(["serve", "--queue", "bullmq", "--port", "0"], { env: { REDIS_URL: "" } });

@@ -15,6 +15,8 @@ import { startFakeOpenAIServer } from "../src/testing/index.ts";
 import type { FakeOpenAIServer, RecordedRequest, ScriptedReply } from "../src/testing/index.ts";
 import { ROOT, cleanEnv, runCli } from "./helpers/cli.ts";
 import { mailerModel } from "./helpers/mailer-model.ts";
+import { spawnCli } from "./helpers/processes.ts";
+import type { CliProcess } from "./helpers/processes.ts";
 
 const REDIS_URL = process.env.REDIS_URL;
 const DATABASE_URL = process.env.DATABASE_URL;
@@ -134,6 +136,39 @@ describe.skipIf(!REDIS_URL || !DATABASE_URL)(`BullMQ queue and conclave worker${
       await hanging.close();
     }
   }, 30_000);
+
+  it("a job whose worker dies more often than CONCLAVE_WORKER_MAX_STALLED allows fails into the dead-letter queue, and its run is marked failed (not left running)", async () => {
+    const hanging = await startFakeOpenAIServer();
+    hanging.setFallback({ kind: "hang" });
+    const stalls = new BullRunQueue({ redisUrl: REDIS_URL!, databaseUrl: DATABASE_URL!, prefix, queueName: "stalls" });
+    // No stall is forgiven: the first time its worker dies, the job fails.
+    const env = cleanEnv({ REDIS_URL: REDIS_URL!, DATABASE_URL: DATABASE_URL!, CONCLAVE_QUEUE_PREFIX: prefix, CONCLAVE_QUEUE: "stalls", CONCLAVE_WORKER_STALLED_MS: "1000", CONCLAVE_WORKER_MAX_STALLED: "0", OPENAI_BASE_URL: hanging.url, OPENAI_API_KEY: "test-key", CONCLAVE_MODEL: "fake-model", CONCLAVE_MAX_RETRIES: "0", CONCLAVE_STATE_DIR: mkdtempSync(join(tmpdir(), "conclave-worker-")) });
+    const doomed = spawnCli(["worker"], { env });
+    let survivor: CliProcess | undefined;
+    try {
+      await doomed.waitFor(/taking runs from/);
+      const submitted = await stalls.submit({ graph: "research", input: "What is 3 * 7?" });
+      await until(async () => hanging.requests.length > 0 && (await stalls.get(submitted.id))?.status === "running", "the run to wait on the model");
+      doomed.process.kill("SIGKILL");
+      await doomed.exit;
+      survivor = spawnCli(["worker"], { env });
+      const failed = await until(async () => {
+        const run = await stalls.get(submitted.id);
+        return run?.status === "failed" ? run : undefined;
+      }, "the stalled-out run to be marked failed", 30_000);
+      expect(failed.error).toContain("stalled more than allowable limit");
+      const letters = await stalls.deadLetters();
+      expect(letters.map((letter) => letter.runId)).toEqual([submitted.id]);
+      expect(letters[0]!.reason).toContain("stalled");
+      expect(survivor.stderr).toContain(`failed run ${submitted.id}`);
+    } finally {
+      doomed.process.kill("SIGKILL");
+      await survivor?.stop(5_000);
+      await stalls.obliterate().catch(() => undefined);
+      await stalls.close();
+      await hanging.close();
+    }
+  }, 60_000);
 
   describe("scale-out: worker processes share the queue and the checkpoints", () => {
     let server: FakeOpenAIServer;

@@ -114,7 +114,11 @@ Usage:
   conclave dlq replay ID        Run it again with its original flags; marks it replayed on success
                                 (refused if another model would answer, unless --any-model)
   conclave dlq replay --all     Replay every dead letter
-  conclave dlq drop ID`;
+  conclave dlq drop ID
+
+With --queue bullmq (REDIS_URL, DATABASE_URL; --queue-name, --prefix as for conclave worker), the
+same actions work on the worker queue's failed set: runs that failed, and jobs that stalled more
+often than allowed. replay queues the run again; a worker resumes it from its last checkpoint.`;
 
 export const DOCTOR_HELP = `conclave doctor — check that a run can work
 

@@ -111,6 +111,21 @@ export class RunRecords {
   }
 }
 
+/** A run in the dead-letter queue (the BullMQ failed set), as `conclave dlq list --queue bullmq` and `GET /dead-letters` show it. */
+export interface DeadLetterRun {
+  runId: string;
+  jobId: string;
+  graph: string;
+  input: string;
+  status: ServiceRun["status"];
+  /** Why the job failed: the run's error, or BullMQ's "job stalled more than allowable limit". */
+  reason: string;
+  attempts: number;
+  /** How many times its worker died under it. */
+  stalls: number;
+  failedAt: number;
+}
+
 /** The Redis key a running run's worker watches: set by `cancel`, it aborts the run. */
 export function cancelKey(prefix: string, queueName: string, runId: string): string {
   return `${prefix}:${queueName}:cancel:${runId}`;
@@ -217,6 +232,54 @@ export class BullRunQueue implements RunQueue {
     };
     const [redis, database] = await Promise.all([probe(() => this.redis.ping()), probe(() => this.records.pool.query("SELECT 1"))]);
     return { redis, database };
+  }
+
+  /**
+   * The dead-letter queue: BullMQ's failed set — runs that failed (the worker records why and fails
+   * the job) and jobs that stalled more often than allowed (their workers kept dying). A stalled-out
+   * job's record is still "running" when no worker saw it fail: it is marked failed here.
+   */
+  async deadLetters(options: { limit?: number } = {}): Promise<DeadLetterRun[]> {
+    const jobs = await this.queue.getFailed(0, Math.max(1, options.limit ?? 100) - 1);
+    const letters: DeadLetterRun[] = [];
+    for (const job of jobs) {
+      if (!job) continue;
+      let record = await this.records.get(job.data.runId);
+      if (!record) continue;
+      if (record.status === "queued" || record.status === "running") record = (await this.markFailed(record, job.failedReason)) ?? record;
+      letters.push({ runId: record.id, jobId: String(job.id), graph: record.graph, input: record.input, status: record.status, reason: job.failedReason ?? record.error ?? "", attempts: job.attemptsMade, stalls: job.stalledCounter ?? 0, failedAt: job.finishedOn ?? record.updatedAt });
+    }
+    return letters;
+  }
+
+  /** Marks a run failed (when a job failed without its worker recording it) and publishes the status. */
+  async markFailed(record: ServiceRun, reason: string | undefined): Promise<ServiceRun | undefined> {
+    const { pending: _pending, ...rest } = record;
+    const saved = await this.records.save({ ...rest, status: "failed", error: this.redact(reason ?? "the job failed") }, { from: ["queued", "running"] });
+    if (saved) await this.status(saved);
+    return saved;
+  }
+
+  /** Runs a dead letter again: its record goes back to queued and its job is retried, resuming the thread from its last checkpoint. */
+  async retryDeadLetter(runId: string): Promise<ServiceRun> {
+    const job = (await this.queue.getFailed(0, -1)).find((candidate) => candidate?.data.runId === runId);
+    if (!job) throw new RunStateError("RUN_NOT_FOUND", `Run "${runId}" is not in the dead-letter queue (the queue's failed set). conclave dlq list --queue bullmq lists it.`);
+    const record = await this.records.get(runId);
+    if (!record) throw new RunStateError("RUN_NOT_FOUND", `There is no run "${runId}".`);
+    const { error: _error, ...rest } = record;
+    const queued = await this.records.save({ ...rest, status: "queued" }, { from: ["failed", "queued", "running"] });
+    if (!queued) throw new RunStateError("RUN_NOT_WAITING", `Run "${runId}" is ${record.status}: only a failed run can be retried.`);
+    await this.status(queued);
+    await job.retry("failed");
+    return queued;
+  }
+
+  /** Removes a dead letter; its run stays failed. */
+  async dropDeadLetter(runId: string): Promise<boolean> {
+    const job = (await this.queue.getFailed(0, -1)).find((candidate) => candidate?.data.runId === runId);
+    if (!job) return false;
+    await job.remove();
+    return true;
   }
 
   /** How many jobs wait, run, failed (the dead letters) and so on, for `/metrics`. */

@@ -19,7 +19,7 @@ export class RetryLaterError extends HttpError {
 export function scopeFor(method: string, url: string): Scope | undefined {
   const path = url.split("?")[0]!;
   if (/^\/runs\/[^/]+\/(approve|reject)$/.test(path) || path === "/approvals") return "approve";
-  if (path === "/metrics" || path === "/ready") return "admin";
+  if (path === "/metrics" || path === "/ready" || path.startsWith("/dead-letters")) return "admin";
   if (path.startsWith("/runs")) return "run";
   return method === "GET" && (path === "/graphs" || path === "/openapi.json") ? undefined : "run";
 }

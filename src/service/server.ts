@@ -22,6 +22,7 @@ import type { LocalRunQueueOptions } from "./local-queue.ts";
 import { openApiDocument } from "./openapi.ts";
 import { ApproveBodySchema, BODY_LIMIT_BYTES, ListQuerySchema, RejectBodySchema, RunBodySchema, stripControl } from "./schemas.ts";
 import type { RunQueue, ServiceRun } from "./types.ts";
+import type { DeadLetterRun } from "./bullmq-queue.ts";
 
 /** Who made a request: an API key's id (never its secret), or "anonymous" when no keys are configured. */
 export interface Principal {
@@ -53,7 +54,13 @@ export interface ServiceOptions {
    * publish the runs' events on `events` (a RedisEventBus); the SSE endpoint and `/metrics` read it.
    * Omitted: runs execute in this process (LocalRunQueue) with an in-memory bus.
    */
-  distributed?: { queue: RunQueue & { counts?(): Promise<Record<string, number>> }; events: ServiceEventBus };
+  distributed?: { queue: RunQueue & { counts?(): Promise<Record<string, number>> } & Partial<DeadLetterSource>; events: ServiceEventBus };
+}
+
+/** A queue whose failed jobs are the dead letters (BullRunQueue). */
+export interface DeadLetterSource {
+  deadLetters(options?: { limit?: number }): Promise<DeadLetterRun[]>;
+  retryDeadLetter(runId: string): Promise<ServiceRun>;
 }
 
 /** An error as the API reports it: `{ error: { code, message } }` with this status. */
@@ -176,6 +183,16 @@ export function createService(options: ServiceOptions): Service {
     return reply.code(202).send(await decide(queue, run, chooseApprovals(run, body.interruptId), decision));
   });
   app.get("/graphs", async () => ({ graphs: graphs() }));
+  const deadLetters = (): DeadLetterSource => {
+    const source = options.distributed?.queue;
+    if (!source?.deadLetters || !source.retryDeadLetter) throw new HttpError(404, "DEAD_LETTERS_OFF", "Dead letters are the BullMQ queue's failed runs: start the server with --queue bullmq. Runs of the CLI fail into conclave dlq.");
+    return source as DeadLetterSource;
+  };
+  app.get("/dead-letters", async (request) => {
+    const query = parse(ListQuerySchema.pick({ limit: true }), request.query ?? {});
+    return { deadLetters: await deadLetters().deadLetters(query.limit ? { limit: query.limit } : {}) };
+  });
+  app.post<{ Params: { runId: string } }>("/dead-letters/:runId/retry", async (request, reply) => reply.code(202).send(await deadLetters().retryDeadLetter(request.params.runId)));
   // The raw body is kept: an inbound webhook's signature is over the exact bytes sent.
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     (request as FastifyRequest & { rawBody?: string }).rawBody = body as string;

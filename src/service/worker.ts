@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { Worker } from "bullmq";
+import { QueueEvents, Worker } from "bullmq";
 import type { ConnectionOptions, Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Workspace } from "../cli/workspace.ts";
@@ -30,6 +30,11 @@ export interface RunWorkerOptions {
   /** Where the runs' events and status changes go (a Redis bus, so `conclave serve` streams them). */
   events?: ServiceEventBus;
   onSettled?: (run: ServiceRun, request: { callbackUrl?: string }) => void;
+}
+
+/** Thrown from a job whose run failed, so the job lands in BullMQ's failed set (the dead letters). */
+export class RunFailedError extends Error {
+  override readonly name = "RunFailedError";
 }
 
 export interface RunWorker {
@@ -104,6 +109,8 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
       options.onSettled?.(saved, await records.callbackOf(runId));
     }
     log(`${settled.status} run ${runId}`);
+    // A failed run fails its job: BullMQ's failed set is the dead-letter queue (conclave dlq --queue bullmq, GET /dead-letters).
+    if (saved?.status === "failed") throw new RunFailedError(saved.error ?? "the run failed");
     return settled.status;
   }
 
@@ -117,10 +124,29 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
     maxStalledCount: options.maxStalledCount ?? 3,
   });
   worker.on("error", (error) => log(`worker error: ${error.message}`));
+  // A job that stalled more often than allowed is failed by BullMQ's stall check, not by a worker's
+  // processor: no worker records it. Every worker listens; the compare-and-set lets one mark it.
+  const eventsConnection = redisConnection(options.redisUrl);
+  const queueEvents = new QueueEvents(queueName, { connection: eventsConnection as unknown as ConnectionOptions, prefix });
+  queueEvents.on("failed", ({ jobId, failedReason }) => {
+    void (async () => {
+      const runId = jobId.replace(/-resume-\d+$/, "");
+      const record = await records.get(runId);
+      if (!record || (record.status !== "queued" && record.status !== "running")) return;
+      const { pending: _pending, ...rest } = record;
+      const saved = await records.save({ ...rest, status: "failed", error: workspace.redactor.redact(failedReason) }, { from: ["queued", "running"] });
+      if (!saved) return;
+      await status(saved, {});
+      options.onSettled?.(saved, await records.callbackOf(runId));
+      log(`failed run ${runId}: ${failedReason}`);
+    })().catch((error: unknown) => log(`could not record the failure of job ${jobId}: ${error instanceof Error ? error.message : String(error)}`));
+  });
   return {
     worker,
     async close() {
       await worker.close();
+      await queueEvents.close();
+      eventsConnection.disconnect();
       connection.disconnect();
       redis.disconnect();
       await records.close();

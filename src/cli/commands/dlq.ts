@@ -6,8 +6,11 @@ import type { DeadLetter } from "../../resilience/dead-letters.ts";
 import { parseCommandArgs } from "../args.ts";
 import type { CliIO } from "../output.ts";
 import { runCommand } from "./run.ts";
+import { BullRunQueue } from "../../service/bullmq-queue.ts";
+import { RedisEventBus } from "../../service/events/redis-bus.ts";
+import { queueTarget, requireQueueServices } from "./queue-target.ts";
 
-const DLQ_OPTIONS = { json: { type: "boolean" }, all: { type: "boolean" }, status: { type: "string" }, "any-model": { type: "boolean" } } as const;
+const DLQ_OPTIONS = { json: { type: "boolean" }, all: { type: "boolean" }, status: { type: "string" }, "any-model": { type: "boolean" }, queue: { type: "string" }, "queue-name": { type: "string" }, prefix: { type: "string" } } as const;
 
 /**
  * `conclave dlq list | show ID | replay ID|--all | drop ID`: the runs that failed for good, kept
@@ -17,6 +20,10 @@ const DLQ_OPTIONS = { json: { type: "boolean" }, all: { type: "boolean" }, statu
 export async function dlqCommand(argv: string[], io: CliIO, signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseCommandArgs("dlq", argv, DLQ_OPTIONS);
   const [action, id] = positionals;
+  if (values.queue !== undefined && values.queue !== "local") {
+    if (values.queue !== "bullmq") throw new UsageError(`conclave dlq: --queue is "local" (the CLI's .conclave/dlq.sqlite, the default) or "bullmq" (the worker queue's failed runs), got "${values.queue}".`);
+    return queueDeadLetters(action, id, values, io);
+  }
   // The queue lives in the state folder (stateDir, CONCLAVE_STATE_DIR), beside the threads.
   const { config, cwd } = await loadConfig({ cwd: io.cwd, env: io.env, ...(values.config ? { file: values.config } : {}) });
   const queue = new DeadLetterQueue({ path: resolve(cwd, config.stateDir, "dlq.sqlite") });
@@ -52,6 +59,51 @@ export async function dlqCommand(argv: string[], io: CliIO, signal: AbortSignal)
     }
   } finally {
     queue.close();
+  }
+}
+
+/** `conclave dlq … --queue bullmq`: the failed runs of the BullMQ queue the workers consume. */
+async function queueDeadLetters(action: string | undefined, id: string | undefined, values: { json?: boolean; all?: boolean; "queue-name"?: string; prefix?: string }, io: CliIO): Promise<number> {
+  const services = requireQueueServices("dlq --queue bullmq", io.env);
+  const target = queueTarget(values, io.env);
+  // Status changes (failed, queued again) go on the event stream that servers and subscribers read.
+  const events = new RedisEventBus({ redis: services.redisUrl, namespace: target.namespace });
+  const queue = new BullRunQueue({ ...services, queueName: target.queueName, prefix: target.prefix, events });
+  try {
+    switch (action) {
+      case "list": {
+        const letters = await queue.deadLetters({ limit: 1_000 });
+        if (values.json) io.stdout(`${JSON.stringify(letters)}\n`);
+        else if (letters.length === 0) io.stdout(`The dead-letter queue of ${target.prefix}:${target.queueName} is empty.\n`);
+        else for (const letter of letters) io.stdout(`${letter.runId}  ${new Date(letter.failedAt).toISOString()}  ${letter.graph}  attempts ${letter.attempts}  stalls ${letter.stalls}  ${clip(letter.reason, 70)}  ${clip(letter.input, 40)}\n`);
+        return 0;
+      }
+      case "show": {
+        const letter = (await queue.deadLetters({ limit: 1_000 })).find((candidate) => candidate.runId === required(id, "show"));
+        if (!letter) throw new UsageError(`conclave dlq: run "${id}" is not in the dead-letter queue of ${target.prefix}:${target.queueName}. conclave dlq list --queue bullmq lists them.`);
+        io.stdout(`${JSON.stringify({ ...letter, run: await queue.get(letter.runId) }, null, 2)}\n`);
+        return 0;
+      }
+      case "replay": {
+        const ids = values.all ? (await queue.deadLetters({ limit: 1_000 })).map((letter) => letter.runId) : [required(id, "replay")];
+        if (ids.length === 0) io.stdout("Nothing to replay.\n");
+        for (const runId of ids) {
+          await queue.retryDeadLetter(runId);
+          io.stdout(`Queued ${runId} again: a worker resumes it from its last checkpoint.\n`);
+        }
+        return 0;
+      }
+      case "drop": {
+        if (!(await queue.dropDeadLetter(required(id, "drop")))) throw new UsageError(`conclave dlq: run "${id}" is not in the dead-letter queue of ${target.prefix}:${target.queueName}.`);
+        io.stdout(`Dropped ${id} (the run stays failed).\n`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`conclave dlq: unknown action ${action === undefined ? "(none)" : `"${action}"`}. Use list, show ID, replay ID|--all or drop ID — see "conclave dlq --help".`);
+    }
+  } finally {
+    await queue.close();
+    await events.close();
   }
 }
 
