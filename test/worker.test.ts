@@ -15,22 +15,12 @@ import { startFakeOpenAIServer } from "../src/testing/index.ts";
 import type { FakeOpenAIServer, RecordedRequest, ScriptedReply } from "../src/testing/index.ts";
 import { ROOT, cleanEnv, runCli } from "./helpers/cli.ts";
 import { mailerModel } from "./helpers/mailer-model.ts";
-import { spawnCli } from "./helpers/processes.ts";
+import { spawnCli, until } from "./helpers/processes.ts";
 import type { CliProcess } from "./helpers/processes.ts";
 
 const REDIS_URL = process.env.REDIS_URL;
 const DATABASE_URL = process.env.DATABASE_URL;
 const BIN = join(ROOT, "src/cli/bin.js");
-
-async function until<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe("conclave worker without its services", () => {
   it("refuses to start without REDIS_URL and DATABASE_URL, saying what to set", async () => {
