@@ -159,7 +159,20 @@ describe("conclave serve", () => {
     const ready = await call(url, "GET", "/ready");
     expect(ready.status, JSON.stringify(ready.body)).toBe(200);
     expect(ready.body.checkpointer.ok).toBe(true);
+    expect(ready.body.provider).toMatchObject({ offline: true, ok: true });
     expect((await call(url, "GET", "/graphs")).body.graphs.some((graph: { name: string }) => graph.name === "research")).toBe(true);
+  });
+
+  it("reports an unreachable provider on /ready without refusing traffic, and a reachable one with its model listed", async () => {
+    const down = await start({ OPENAI_BASE_URL: "http://127.0.0.1:9/v1", OPENAI_API_KEY: "test-key", CONCLAVE_MODEL: "fake-model", CONCLAVE_MAX_RETRIES: "0" });
+    const unreachable = await call(down.url, "GET", "/ready");
+    expect(unreachable.status).toBe(200);
+    expect(unreachable.body.provider).toMatchObject({ name: "fake-model", offline: false, ok: false });
+    expect(unreachable.body.provider.detail).toContain("unreachable");
+    const up = await start({ OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "test-key", CONCLAVE_MODEL: "fake-model" });
+    const reachable = await call(up.url, "GET", "/ready");
+    expect(reachable.body.provider).toMatchObject({ ok: true });
+    expect(reachable.body.provider.detail).toMatch(/fake-model at .*: reachable/);
   });
 
   it("conclave serve listens, prints its URL on stderr, and stops cleanly when its signal aborts", async () => {

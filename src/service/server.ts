@@ -10,6 +10,8 @@ import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, Fa
 import type { z } from "zod";
 import type { ApprovalDecision } from "../hitl/decisions.ts";
 import { createChatModel } from "../models/resolve.ts";
+import { probeModel } from "../models/probe.ts";
+import type { ModelProbe } from "../models/probe.ts";
 import { RunMetrics } from "../observability/metrics.ts";
 import { breakers } from "../resilience/breakers.ts";
 import type { Workspace } from "../cli/workspace.ts";
@@ -102,6 +104,12 @@ export function createService(options: ServiceOptions): Service {
         options.onSettled?.(run, request);
       },
     });
+  // Probed at most every 30 s: readiness checks come often, and each probe is a request to the provider.
+  let probed: { at: number; result: Promise<ModelProbe> } | undefined;
+  const providerProbe = () => {
+    if (!probed || Date.now() - probed.at > 30_000) probed = { at: Date.now(), result: probeModel(workspace.config.model) };
+    return probed.result;
+  };
   const graphs = () => readRegistry(workspace.config, workspace.cwd).map(({ name, target }) => ({ name, target }));
   const app = Fastify({
     logger: (options.logger ?? false) as boolean,
@@ -228,9 +236,10 @@ export function createService(options: ServiceOptions): Service {
     }).catch((error: unknown) => ({ ok: false, error: workspace.redactor.redact(error instanceof Error ? error.message : String(error)) }));
     const states = breakers.snapshot().map(({ key, state }) => ({ key, state }));
     const { info } = createChatModel(workspace.config.model);
-    const services = (await queue.ready?.()) ?? {};
+    const [services, provider] = await Promise.all([queue.ready?.() ?? Promise.resolve({} as Record<string, { ok: boolean; error?: string }>), providerProbe()]);
+    // The provider is reported, not required: runs can still be accepted and queued while it is down (its breaker, once open, is).
     const ready = checkpointer.ok && !states.some((breaker) => breaker.state === "open") && Object.values(services).every((service) => service.ok);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not-ready", checkpointer, ...services, breakers: states, provider: { name: info.name, offline: info.offline } });
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not-ready", checkpointer, ...services, breakers: states, provider: { name: info.name, offline: info.offline, ...provider } });
   });
   app.get("/metrics", async (_request, reply) => {
     const counts = await options.distributed?.queue.counts?.().catch(() => undefined);

@@ -3,12 +3,11 @@ import { resolve } from "node:path";
 import type { LoadedConfig } from "../../config/load.ts";
 import { loadConfig } from "../../config/load.ts";
 import type { ConclaveConfig, ModelConfig } from "../../config/schema.ts";
-import { DEFAULT_OPENAI_MODEL } from "../../models/openai.ts";
-import { effectiveProvider, embeddingsProvider } from "../../models/resolve.ts";
+import { probeModel } from "../../models/probe.ts";
+import { embeddingsProvider } from "../../models/resolve.ts";
 import { breakers } from "../../resilience/breakers.ts";
 import { createCacheStore } from "../../resilience/cache/create-store.ts";
 import { DeadLetterQueue } from "../../resilience/dead-letters.ts";
-import { DEFAULT_RESILIENCE, callWithResilience } from "../../resilience/model-policy.ts";
 import { parseCommandArgs } from "../args.ts";
 import type { CliIO } from "../output.ts";
 
@@ -41,25 +40,9 @@ export async function doctorCommand(argv: string[], io: CliIO): Promise<number> 
   return ok ? 0 : 1;
 }
 
-/** Reaches the model's endpoint (GET /models) through the same breaker a run would use. */
+/** The model's endpoint, probed as `probeModel` does (shared with the service's GET /ready). */
 async function checkModel(role: string, settings: ModelConfig): Promise<Check> {
-  if (effectiveProvider(settings) === "offline") return { name: role, ok: true, detail: "conclave-offline (built in, no network needed)" };
-  const name = settings.name ?? DEFAULT_OPENAI_MODEL;
-  const base = (settings.baseUrl ?? "https://api.openai.com/v1").replace(/\/$/, "");
-  const key = `openai-compatible:${name}`;
-  const started = Date.now();
-  try {
-    const listed = await callWithResilience(async (signal) => {
-      const response = await fetch(`${base}/models`, { signal, headers: settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {} });
-      if (!response.ok) throw Object.assign(new Error(`${base}/models answered ${response.status}`), { status: response.status });
-      return ((await response.json()) as { data?: Array<{ id?: string }> }).data ?? [];
-    }, { key, options: { ...DEFAULT_RESILIENCE, maxRetries: 0, timeoutMs: Math.min(settings.timeoutMs, 10_000) } });
-    // Servers list tagged names ("llama3.1:latest"); a listed name that starts with ours counts.
-    const known = listed.length === 0 || listed.some((entry) => entry.id === name || entry.id?.startsWith(`${name}:`));
-    return { name: role, ok: known, detail: `${name} at ${base}: reachable${listed.length ? (known ? ", model listed" : `, but "${name}" is not among its ${listed.length} models — check CONCLAVE_MODEL`) : ""}`, latencyMs: Date.now() - started, breaker: breakers.stateOf(key) ?? "closed" };
-  } catch (error) {
-    return { name: role, ok: false, detail: `${name} at ${base}: unreachable (${(error as Error).message}). Start the server or fix OPENAI_BASE_URL / the fallback's baseUrl.`, latencyMs: Date.now() - started, breaker: breakers.stateOf(key) ?? "closed" };
-  }
+  return { name: role, ...(await probeModel(settings)) };
 }
 
 async function checkEmbeddings(config: ConclaveConfig): Promise<Check> {
