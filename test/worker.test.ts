@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openWorkspace } from "../src/cli/workspace.ts";
 import type { Workspace } from "../src/cli/workspace.ts";
 import { BullRunQueue } from "../src/service/bullmq-queue.ts";
+import { RedisEventBus } from "../src/service/events/redis-bus.ts";
 import type { ServiceRun } from "../src/service/types.ts";
 import { startRunWorker } from "../src/service/worker.ts";
 import { startFakeOpenAIServer } from "../src/testing/index.ts";
@@ -124,6 +125,31 @@ describe.skipIf(!REDIS_URL || !DATABASE_URL)(`BullMQ queue and conclave worker${
       await worker.close();
       await slow.close();
       await hanging.close();
+    }
+  }, 30_000);
+
+  it("cancelling a paused run through the queue ends the thread in the store of the worker that paused it", async () => {
+    const mailer = await startFakeOpenAIServer();
+    mailer.setFallback({ kind: "respond", handler: mailerModel });
+    const events = new RedisEventBus({ redis: REDIS_URL!, namespace: `${prefix}:paused:conclave`, idleCheckMs: 100 });
+    const paused = new BullRunQueue({ redisUrl: REDIS_URL!, databaseUrl: DATABASE_URL!, prefix, queueName: "paused", events });
+    const approving = await openWorkspace({ stdout: () => undefined, stderr: () => undefined, env: cleanEnv({ DATABASE_URL: DATABASE_URL!, OPENAI_BASE_URL: mailer.url, OPENAI_API_KEY: "test-key", CONCLAVE_MODEL: "fake-model", CONCLAVE_MAX_RETRIES: "0", CONCLAVE_STATE_DIR: mkdtempSync(join(tmpdir(), "conclave-worker-")) }), cwd: ROOT }, { configFile: join(ROOT, "test/fixtures/mailroom.config.json"), flags: { "checkpoint.backend": { value: "postgres", flag: "test" } } });
+    const worker = startRunWorker({ workspace: approving, redisUrl: REDIS_URL!, databaseUrl: DATABASE_URL!, prefix, queueName: "paused", events });
+    try {
+      const run = await paused.submit({ graph: "mailroom", input: "Email ana: lunch?" });
+      await until(async () => (await paused.get(run.id))?.status === "interrupted", "the run to pause");
+      expect(approving.threads.get(run.threadId)?.status).toBe("interrupted");
+      expect(await paused.cancel(run.id)).toBe(true);
+      const ended = await until(() => (approving.threads.get(run.threadId)?.status === "failed" ? approving.threads.get(run.threadId) : undefined), "the worker's thread store to end the thread", 10_000);
+      expect(ended.error).toContain("cancelled through the API");
+      expect(ended.pending ?? []).toEqual([]);
+    } finally {
+      await worker.close();
+      await paused.obliterate().catch(() => undefined);
+      await paused.close();
+      await events.close();
+      await approving.close();
+      await mailer.close();
     }
   }, 30_000);
 

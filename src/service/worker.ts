@@ -124,6 +124,15 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
     maxStalledCount: options.maxStalledCount ?? 3,
   });
   worker.on("error", (error) => log(`worker error: ${error.message}`));
+  // This machine's thread store (conclave runs / pending) still shows a run it paused as waiting when
+  // another process ends it (a cancel through the API, another worker finishing it): follow the stream.
+  const unsubscribe = options.events?.subscribe((runId, event) => {
+    if (event.type !== "run-status" || !["done", "failed", "cancelled"].includes(event.status) || event.worker === me) return;
+    const thread = workspace.threads.get(runId);
+    if (thread?.status !== "interrupted") return;
+    if (event.status === "done") workspace.threads.ended(runId, "done", {});
+    else workspace.threads.ended(runId, "failed", { error: event.status === "cancelled" ? "cancelled through the API while waiting for approval" : `failed on another worker: ${event.error ?? "unknown error"}` });
+  });
   // A job that stalled more often than allowed is failed by BullMQ's stall check, not by a worker's
   // processor: no worker records it. Every worker listens; the compare-and-set lets one mark it.
   const eventsConnection = redisConnection(options.redisUrl);
@@ -145,6 +154,7 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
     worker,
     async close() {
       await worker.close();
+      unsubscribe?.();
       await queueEvents.close();
       eventsConnection.disconnect();
       connection.disconnect();
