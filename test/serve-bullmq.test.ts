@@ -3,6 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunStatusEventSchema } from "../src/service/events/types.ts";
 import { startFakeOpenAIServer } from "../src/testing/index.ts";
@@ -42,7 +43,8 @@ async function readEvents(url: string, runId: string, key: string, lastEventId?:
 
 describe.skipIf(!REDIS_URL || !DATABASE_URL)(`conclave serve --queue bullmq with conclave worker${REDIS_URL && DATABASE_URL ? "" : " — SKIPPED: REDIS_URL or DATABASE_URL is unset"}`, () => {
   const prefix = `conclave-api-${randomUUID().slice(0, 8)}`;
-  const serverState = mkdtempSync(join(tmpdir(), "conclave-serve-"));
+  // Key names unique to this run: the key table is shared by everything on this database; its rows are deleted afterwards.
+  const keyName = (label: string) => `${prefix}-${label}`;
   let fake: FakeOpenAIServer;
   let redis: Redis;
   const processes: CliProcess[] = [];
@@ -58,13 +60,14 @@ describe.skipIf(!REDIS_URL || !DATABASE_URL)(`conclave serve --queue bullmq with
     fake = await startFakeOpenAIServer();
     fake.setFallback({ kind: "respond", handler: mailerModel });
     redis = new Redis(REDIS_URL!);
-    const keyEnv = { CONCLAVE_STATE_DIR: serverState };
-    admin = (await runCli(["keys", "create", "--name", "ops", "--scopes", "admin"], { env: keyEnv })).stdout.trim().split("\n").at(-1)!;
-    runner = (await runCli(["keys", "create", "--name", "runner", "--scopes", "run", "--rpm", "3"], { env: keyEnv })).stdout.trim().split("\n").at(-1)!;
+    // The keys go to PostgreSQL, from a state folder neither server uses: the servers can only know them from there.
+    const keyEnv = { DATABASE_URL: DATABASE_URL!, CONCLAVE_STATE_DIR: mkdtempSync(join(tmpdir(), "conclave-keys-")) };
+    admin = (await runCli(["keys", "create", "--name", keyName("ops"), "--scopes", "admin", "--store", "postgres"], { env: keyEnv })).stdout.trim().split("\n").at(-1)!;
+    runner = (await runCli(["keys", "create", "--name", keyName("runner"), "--scopes", "run", "--rpm", "3", "--store", "postgres"], { env: keyEnv })).stdout.trim().split("\n").at(-1)!;
     expect(admin).toMatch(/^ck_/);
-    // Two servers (one behind each half of a load balancer) sharing the key store, and one worker on its own state folder.
+    // Two servers (as if on two machines behind one load balancer), each on its own state folder, and one worker on its own.
     for (let index = 0; index < 2; index++) {
-      const server = spawnCli(["serve", "--queue", "bullmq", "--port", "0", "--quiet"], { env: env({ CONCLAVE_STATE_DIR: serverState }) });
+      const server = spawnCli(["serve", "--queue", "bullmq", "--port", "0", "--quiet"], { env: env({ CONCLAVE_STATE_DIR: mkdtempSync(join(tmpdir(), "conclave-serve-")) }) });
       processes.push(server);
       servers.push((await server.waitFor(/listening on (http:\/\/[\d.:]+)/))[1]!);
     }
@@ -75,6 +78,10 @@ describe.skipIf(!REDIS_URL || !DATABASE_URL)(`conclave serve --queue bullmq with
 
   afterAll(async () => {
     await Promise.all(processes.map((child) => child.stop(10_000)));
+    const db = new pg.Client({ connectionString: DATABASE_URL });
+    await db.connect();
+    await db.query("DELETE FROM conclave_api_keys WHERE name = ANY($1)", [[keyName("ops"), keyName("runner")]]).catch(() => undefined);
+    await db.end();
     if (redis) {
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length) await redis.del(...keys);

@@ -226,18 +226,24 @@ Examples:
 
 export const KEYS_HELP = `conclave keys — API keys for conclave serve
 
-Keys are kept in <stateDir>/keys.sqlite (default .conclave/keys.sqlite) as SHA-256 hashes only:
-a new key is printed once, as the last line of stdout, and cannot be shown again.
+Keys are kept as SHA-256 hashes only: a new key is printed once, as the last line of stdout, and
+cannot be shown again. By default they are in <stateDir>/keys.sqlite (default .conclave/keys.sqlite),
+which only the servers on this machine read. With --store postgres they are in the PostgreSQL
+database in DATABASE_URL, which every "conclave serve --queue bullmq" on every machine reads: a key
+created or revoked there counts on all of them at once.
 
 Usage:
-  conclave keys create --name N --scopes run,approve,admin [--rpm N] [--quota N]
+  conclave keys create --name N --scopes run,approve,admin [--rpm N] [--quota N] [--store sqlite|postgres]
                                 Scopes: run (start runs), approve (decide approvals), admin (all).
                                 --rpm: requests per minute; --quota: total requests allowed
   conclave keys list [--json]   Ids, names, scopes, limits and status; never the keys
   conclave keys revoke ID       Refuse the key from now on
+    --store         sqlite (default; this machine) or postgres (needs DATABASE_URL; shared by
+                    every server). Default: CONCLAVE_KEY_STORE, else sqlite
 
 Example:
-  KEY=$(conclave keys create --name ci --scopes run --rpm 60 | tail -n 1)`;
+  KEY=$(conclave keys create --name ci --scopes run --rpm 60 | tail -n 1)
+  DATABASE_URL=postgres://… conclave keys create --name ci --scopes run --store postgres | tail -n 1`;
 
 export const SERVE_HELP = `conclave serve — the HTTP service
 
@@ -251,13 +257,20 @@ With --queue bullmq, runs go to the BullMQ queue in REDIS_URL and "conclave work
 execute them on the PostgreSQL checkpoints in DATABASE_URL. Run events, API-key limits and webhook
 replay caches are kept in Redis, so several servers can share one queue behind a load balancer.
 
+API keys ("conclave keys") are required once one is active. They are read from <stateDir>/keys.sqlite
+with --queue local, and from PostgreSQL (DATABASE_URL; create them with "conclave keys create
+--store postgres") with --queue bullmq, so every server on every machine accepts the same keys and
+refuses a revoked one from the next request on.
+
 Usage:
-  conclave serve [--port N] [--host 127.0.0.1] [--queue local|bullmq] [--concurrency N] [--grace SECONDS] [--quiet]
+  conclave serve [--port N] [--host 127.0.0.1] [--queue local|bullmq] [--key-store sqlite|postgres] [--concurrency N] [--grace SECONDS] [--quiet]
     --port          Port (default: PORT or 8080; 0 picks a free one)
     --host          Address to bind (default 127.0.0.1: only this machine)
     --queue         local (default; CONCLAVE_SERVE_QUEUE) or bullmq (needs REDIS_URL and DATABASE_URL)
     --queue-name    With bullmq: the queue name (default: CONCLAVE_QUEUE or conclave-runs)
     --prefix        With bullmq: the Redis key prefix (default: CONCLAVE_QUEUE_PREFIX or conclave)
+    --key-store     Where API keys are read: sqlite or postgres (default: CONCLAVE_KEY_STORE, else
+                    postgres with --queue bullmq and sqlite with --queue local)
     --quiet         No request or poller log on stderr
 
 Routes (GET /openapi.json describes them):

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from "fastify";
-import { ApiKeyError, hasScope } from "./auth/keys.ts";
-import type { ApiKeyStore, Scope } from "./auth/keys.ts";
+import { ApiKeyError, KeyStoreUnavailableError, hasScope } from "./auth/keys.ts";
+import type { KeyStore, Principal, Scope } from "./auth/keys.ts";
 import type { KeyLimits } from "./auth/limits.ts";
 import { HttpError, allowEveryone } from "./server.ts";
 import type { Authenticate } from "./server.ts";
@@ -27,28 +27,43 @@ export function scopeFor(method: string, url: string): Scope | undefined {
 /**
  * The service's API-key check: `Authorization: Bearer ck_…` (or `x-api-key`), verified against the
  * hashed key store, the route's scope required, and the key's rate limit and quota applied (429
- * with Retry-After). With no keys created, the service is open (`conclave serve` then binds to
- * 127.0.0.1 and says so). `limits` is this process's `ApiKeyLimits` or, behind a load balancer,
- * `RedisApiKeyLimits`, whose `LimitStoreUnavailableError` (status 503) propagates: a limit store
- * that cannot answer must not let requests through unlimited.
+ * with Retry-After). With no active keys, the service is open (`conclave serve` then binds to
+ * 127.0.0.1 and says so). `store` is the SQLite `ApiKeyStore` or, for servers on several machines,
+ * `PostgresApiKeyStore`; a store that cannot answer is a 503, not an open door. `limits` is this
+ * process's `ApiKeyLimits` or, behind a load balancer, `RedisApiKeyLimits`, whose
+ * `LimitStoreUnavailableError` (status 503) propagates likewise.
+ *
+ * A request with a valid key costs one store read (the key's row); "are any keys active?" is only
+ * asked when the request has no valid key, to choose between 401 and letting it in.
  */
-export function apiKeyAuthenticate(store: ApiKeyStore, limits: KeyLimits): Authenticate {
+export function apiKeyAuthenticate(store: KeyStore, limits: KeyLimits): Authenticate {
   return async (request: FastifyRequest) => {
-    if (!store.list().some((key) => !key.revokedAt)) return allowEveryone(request);
-    const header = request.headers.authorization;
-    const key = typeof header === "string" && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, "").trim() : (request.headers["x-api-key"] as string | undefined);
-    if (!key) return new HttpError(401, "API_KEY_MISSING", "This service needs an API key: send Authorization: Bearer ck_… (create one with conclave keys create --scopes run).");
-    let principal;
     try {
-      principal = store.verify(key);
+      const header = request.headers.authorization;
+      const key = typeof header === "string" && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, "").trim() : (request.headers["x-api-key"] as string | undefined);
+      let principal: Principal | undefined;
+      let invalid: ApiKeyError | undefined;
+      if (key) {
+        try {
+          principal = await store.verify(key);
+        } catch (error) {
+          if (!(error instanceof ApiKeyError)) throw error;
+          invalid = error;
+        }
+      }
+      if (!principal) {
+        if (!(await store.hasActiveKeys())) return allowEveryone(request);
+        if (invalid) return new HttpError(401, "API_KEY_INVALID", invalid.message);
+        return new HttpError(401, "API_KEY_MISSING", "This service needs an API key: send Authorization: Bearer ck_… (create one with conclave keys create --scopes run).");
+      }
+      const scope = scopeFor(request.method, request.url);
+      if (scope && !hasScope(principal, scope)) return new HttpError(403, "SCOPE_MISSING", `API key "${principal.name}" lacks the "${scope}" scope this route needs; create a key with --scopes ${scope}.`);
+      const decision = await limits.check(principal);
+      if (!decision.ok) return new RetryLaterError(decision.message, decision.reason === "rate-limit" ? decision.retryAfterSec : undefined);
+      return { id: principal.name, keyId: principal.id };
     } catch (error) {
-      if (error instanceof ApiKeyError) return new HttpError(401, "API_KEY_INVALID", error.message);
+      if (error instanceof KeyStoreUnavailableError) return new HttpError(503, error.code, error.message);
       throw error;
     }
-    const scope = scopeFor(request.method, request.url);
-    if (scope && !hasScope(principal, scope)) return new HttpError(403, "SCOPE_MISSING", `API key "${principal.name}" lacks the "${scope}" scope this route needs; create a key with --scopes ${scope}.`);
-    const decision = await limits.check(principal);
-    if (!decision.ok) return new RetryLaterError(decision.message, decision.reason === "rate-limit" ? decision.retryAfterSec : undefined);
-    return { id: principal.name, keyId: principal.id };
   };
 }

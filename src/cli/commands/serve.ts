@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import { UsageError } from "../../errors.ts";
 import { DeadLetterQueue } from "../../resilience/dead-letters.ts";
-import { ApiKeyStore, apiKeyStorePath } from "../../service/auth/keys.ts";
 import { ApiKeyLimits } from "../../service/auth/limits.ts";
 import { RedisApiKeyLimits } from "../../service/auth/redis-limits.ts";
 import { BullRunQueue, redisConnection } from "../../service/bullmq-queue.ts";
@@ -16,6 +15,7 @@ import { MemoryReplayCache, RedisReplayCache } from "../../service/webhooks/repl
 import { parseCommandArgs, positiveInteger } from "../args.ts";
 import type { CliIO } from "../output.ts";
 import { openWorkspace } from "../workspace.ts";
+import { keyStoreChoice, openKeyStore } from "./keys.ts";
 import { queueTarget, requireQueueServices } from "./queue-target.ts";
 import { preparePollers } from "./serve-pollers.ts";
 
@@ -27,6 +27,7 @@ const SERVE_OPTIONS = {
   queue: { type: "string" },
   "queue-name": { type: "string" },
   prefix: { type: "string" },
+  "key-store": { type: "string" },
   quiet: { type: "boolean" },
 } as const;
 
@@ -37,6 +38,9 @@ const SERVE_OPTIONS = {
  * - `--queue bullmq`: runs go to the BullMQ queue on REDIS_URL, executed by `conclave worker`
  *   processes on the PostgreSQL checkpoints (DATABASE_URL); events, limits and webhook replay
  *   caches live in Redis, so several servers can sit behind one load balancer.
+ * API keys come from PostgreSQL (DATABASE_URL) with `--queue bullmq`, so every server on every
+ * machine accepts the same keys, and from `<stateDir>/keys.sqlite` otherwise; `--key-store` or
+ * CONCLAVE_KEY_STORE (sqlite|postgres) chooses explicitly.
  */
 export async function serveCommand(argv: string[], io: CliIO, signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseCommandArgs("serve", argv, SERVE_OPTIONS);
@@ -49,6 +53,8 @@ export async function serveCommand(argv: string[], io: CliIO, signal: AbortSigna
   if (mode !== "local" && mode !== "bullmq") throw new UsageError(`conclave serve: --queue is "local" (runs execute in this process) or "bullmq" (runs go to conclave worker processes through Redis), got "${mode}".`);
   const distributed = mode === "bullmq";
   const services = distributed ? requireQueueServices("serve --queue bullmq", io.env) : undefined;
+  // Servers sharing a queue (possibly on several machines) share their API keys in PostgreSQL; one local server keeps <stateDir>/keys.sqlite.
+  const keyStore = keyStoreChoice("serve", { name: "--key-store", value: values["key-store"] }, io.env, distributed ? "postgres" : "sqlite");
   const workspace = await openWorkspace(
     services ? { ...io, env: { ...io.env, DATABASE_URL: services.databaseUrl } } : io,
     // The workers write PostgreSQL checkpoints: the server reads the same ones (GET /ready probes them).
@@ -60,9 +66,10 @@ export async function serveCommand(argv: string[], io: CliIO, signal: AbortSigna
     const pollers = preparePollers(workspace);
     const logger = values.quiet ? false : { level: "info", stream: { write: (line: string) => io.stderr(workspace.redactor.redact(line)) } };
     // API keys (conclave keys create) are checked once any exists; until then the service is open.
-    const keys = new ApiKeyStore({ path: apiKeyStorePath(workspace.cwd, workspace.config.stateDir) });
+    const keys = openKeyStore(keyStore, workspace.cwd, workspace.config.stateDir);
     closers.push(() => keys.close());
-    const keysConfigured = keys.list().some((key) => !key.revokedAt);
+    const keysConfigured = await keys.hasActiveKeys();
+    const storeFlag = keyStore.kind === "postgres" ? " --store postgres" : "";
     // Run-completed notifications are signed with CONCLAVE_WEBHOOK_SECRET (environment or secrets file); dead letters after the last try.
     const secret = workspace.env.CONCLAVE_WEBHOOK_SECRET;
     const secrets = secret ? secret.split(",").map((part) => part.trim()).filter(Boolean) : [];
@@ -96,7 +103,7 @@ export async function serveCommand(argv: string[], io: CliIO, signal: AbortSigna
     try {
       const url = await service.app.listen({ port, host });
       const where = services ? ` — runs go to the BullMQ queue ${queueTarget(values, io.env).namespace} (start workers with: conclave worker)` : "";
-      io.stderr(`conclave serve: listening on ${url} (OpenAPI at ${url}/openapi.json)${where}${keysConfigured ? " — API keys required" : host === "127.0.0.1" || host === "localhost" ? " — no API keys yet: open to this machine (conclave keys create --scopes run,approve)" : " — no API keys yet, so anyone who can reach it may call it: create one with conclave keys create"}\n`);
+      io.stderr(`conclave serve: listening on ${url} (OpenAPI at ${url}/openapi.json)${where}${keysConfigured ? ` — API keys required (${keyStore.kind === "postgres" ? "from PostgreSQL" : "from keys.sqlite"})` : host === "127.0.0.1" || host === "localhost" ? ` — no API keys yet: open to this machine (conclave keys create${storeFlag} --scopes run,approve)` : ` — no API keys yet, so anyone who can reach it may call it: create one with conclave keys create${storeFlag}`}\n`);
       polling = pollers?.start(service.queue, values.quiet ? undefined : (line) => io.stderr(`conclave serve: ${workspace.redactor.redact(line)}\n`));
       await new Promise<void>((done) => {
         if (signal.aborted || stop.signal.aborted) return done();

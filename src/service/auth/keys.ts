@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { resolve } from "node:path";
 import { ConclaveError, ConfigError } from "../../errors.ts";
 import type { ConclaveErrorOptions } from "../../errors.ts";
+import type { MaybePromise } from "../../persistence/effects.ts";
 import { openSqlite } from "../../resilience/sqlite.ts";
 import type { SqliteDatabase } from "../../resilience/sqlite.ts";
 
@@ -39,6 +40,33 @@ export class ApiKeyError extends ConclaveError {
   readonly status = 401;
   constructor(options?: ConclaveErrorOptions) {
     super("API_KEY_INVALID", "user", "unknown or revoked API key. Send a key made with \"conclave keys create\" as \"Authorization: Bearer ck_…\"; \"conclave keys list\" shows which keys are active.", options);
+  }
+}
+
+/**
+ * Where API keys are kept: `ApiKeyStore` (SQLite, one machine) or `PostgresApiKeyStore` (shared by
+ * servers on several machines). Methods may answer synchronously or with a promise; await them.
+ */
+export interface KeyStore {
+  /** Makes a key; the returned `key` is the only copy of the secret. */
+  createKey(options: CreateKeyOptions): MaybePromise<{ id: string; key: string }>;
+  /** The key's owner and scopes; ApiKeyError for a malformed, unknown or revoked key. */
+  verify(key: string): MaybePromise<Principal>;
+  /** Refuses the key from now on; ApiKeyNotFoundError for an unknown id. Revoking twice is harmless. */
+  revoke(id: string): MaybePromise<ApiKeyInfo>;
+  /** Every key, oldest first, without secrets or hashes. */
+  list(): MaybePromise<ApiKeyInfo[]>;
+  /** Whether any key is not revoked (until one is, the service is open): one cheap query. */
+  hasActiveKeys(): MaybePromise<boolean>;
+  close(): MaybePromise<void>;
+}
+
+/** The key store could not be read (its database is down): requests are refused with 503, never let through. */
+export class KeyStoreUnavailableError extends ConclaveError {
+  override name = "KeyStoreUnavailableError";
+  readonly status = 503;
+  constructor(message: string, options?: ConclaveErrorOptions) {
+    super("KEY_STORE_UNAVAILABLE", "system", message, options);
   }
 }
 
@@ -83,7 +111,8 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS api_keys (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, hash BLOB NOT NULL, scopes TEXT NOT NULL,
   rate_limit_rpm INTEGER, quota_requests INTEGER, created_at INTEGER NOT NULL, revoked_at INTEGER)`;
 
-interface Row {
+/** One key as both stores keep it (times in epoch milliseconds). */
+export interface ApiKeyRow {
   id: string;
   name: string;
   hash: Buffer;
@@ -99,12 +128,41 @@ const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 /** Compared against when the id is unknown, so a miss costs the same hash-and-compare as a hit. */
 const NO_HASH = Buffer.alloc(32);
 
+/** A new key and the row to store for it (only its hash), after checking name, scopes and limits. */
+export function newKeyRow(options: CreateKeyOptions): { key: string; row: ApiKeyRow } {
+  const name = options.name.trim();
+  if (!name) throw new ConfigError("An API key needs a name (who or what uses it).");
+  const scopes = validScopes(options.scopes);
+  const rpm = positive("rateLimit.requestsPerMinute", options.rateLimit?.requestsPerMinute);
+  const quota = positive("quota.requests", options.quota?.requests);
+  const id = randomBytes(6).toString("hex");
+  const key = `ck_${id}_${randomBase62(32)}`;
+  return { key, row: { id, name, hash: sha256(key), scopes: scopes.join(","), rate_limit_rpm: rpm ?? null, quota_requests: quota ?? null, created_at: Date.now(), revoked_at: null } };
+}
+
+/** The id a key names (`ck_<id>_<secret>`), or undefined when the key is malformed. */
+export function keyIdOf(key: string): string | undefined {
+  return KEY_PATTERN.exec(key.trim())?.[1];
+}
+
+/**
+ * Checks `key` against its stored row (undefined when the id is unknown) in constant time: the
+ * same hash-and-compare runs whether the key is malformed, unknown, wrong or right. Throws
+ * ApiKeyError unless the hash matches and the key is not revoked.
+ */
+export function checkKey(key: string, row: ApiKeyRow | undefined): Principal {
+  const id = keyIdOf(key);
+  const equal = timingSafeEqual(sha256(id ? key.trim() : ""), row?.hash.length === 32 ? row.hash : NO_HASH);
+  if (!id || !row || !equal || row.revoked_at !== null) throw new ApiKeyError({ details: id ? { keyId: id } : {} });
+  return toPrincipal(row);
+}
+
 /**
  * API keys for `conclave serve`, in SQLite. A key (`ck_<id>_<secret>`) is returned once by
  * `createKey`; only its SHA-256 is stored, and `verify` compares hashes in constant time. The
  * secret has 190 random bits, so a fast hash is enough: there is nothing to brute-force.
  */
-export class ApiKeyStore {
+export class ApiKeyStore implements KeyStore {
   private readonly db: SqliteDatabase;
 
   constructor(options: { path: string }) {
@@ -113,26 +171,17 @@ export class ApiKeyStore {
 
   /** Makes a key. The returned `key` is the only copy of the secret: show it once, then drop it. */
   createKey(options: CreateKeyOptions): { id: string; key: string } {
-    const name = options.name.trim();
-    if (!name) throw new ConfigError("An API key needs a name (who or what uses it).");
-    const scopes = validScopes(options.scopes);
-    const rpm = positive("rateLimit.requestsPerMinute", options.rateLimit?.requestsPerMinute);
-    const quota = positive("quota.requests", options.quota?.requests);
-    const id = randomBytes(6).toString("hex");
-    const key = `ck_${id}_${randomBase62(32)}`;
+    const { key, row } = newKeyRow(options);
     this.db
       .prepare("INSERT INTO api_keys (id, name, hash, scopes, rate_limit_rpm, quota_requests, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-      .run(id, name, sha256(key), scopes.join(","), rpm ?? null, quota ?? null, Date.now());
-    return { id, key };
+      .run(row.id, row.name, row.hash, row.scopes, row.rate_limit_rpm, row.quota_requests, row.created_at);
+    return { id: row.id, key };
   }
 
   /** The key's owner and scopes; ApiKeyError (401) for a malformed, unknown or revoked key. */
   verify(key: string): Principal {
-    const match = KEY_PATTERN.exec(key.trim());
-    const row = match ? this.row(match[1]!) : undefined;
-    const equal = timingSafeEqual(sha256(match ? key.trim() : ""), row?.hash.length === 32 ? row.hash : NO_HASH);
-    if (!match || !row || !equal || row.revoked_at !== null) throw new ApiKeyError({ details: match ? { keyId: match[1] } : {} });
-    return toPrincipal(row);
+    const id = keyIdOf(key);
+    return checkKey(key, id ? this.row(id) : undefined);
   }
 
   /** Revokes the key at once: `verify` refuses it from now on. Revoking twice is harmless. */
@@ -145,15 +194,19 @@ export class ApiKeyStore {
 
   /** Every key, oldest first, without secrets or hashes. */
   list(): ApiKeyInfo[] {
-    return (this.db.prepare("SELECT * FROM api_keys ORDER BY created_at, id").all() as Row[]).map(toInfo);
+    return (this.db.prepare("SELECT * FROM api_keys ORDER BY created_at, id").all() as ApiKeyRow[]).map(toInfo);
+  }
+
+  hasActiveKeys(): boolean {
+    return this.db.prepare("SELECT 1 FROM api_keys WHERE revoked_at IS NULL LIMIT 1").get() !== undefined;
   }
 
   close(): void {
     this.db.close();
   }
 
-  private row(id: string): Row | undefined {
-    return this.db.prepare("SELECT * FROM api_keys WHERE id = ?").get(id) as Row | undefined;
+  private row(id: string): ApiKeyRow | undefined {
+    return this.db.prepare("SELECT * FROM api_keys WHERE id = ?").get(id) as ApiKeyRow | undefined;
   }
 }
 
@@ -186,7 +239,7 @@ function positive(field: string, value: number | undefined): number | undefined 
   return value;
 }
 
-function toPrincipal(row: Row): Principal {
+function toPrincipal(row: ApiKeyRow): Principal {
   return {
     id: row.id,
     name: row.name,
@@ -196,6 +249,7 @@ function toPrincipal(row: Row): Principal {
   };
 }
 
-function toInfo(row: Row): ApiKeyInfo {
+/** A stored row as `list()` shows it. */
+export function toInfo(row: ApiKeyRow): ApiKeyInfo {
   return { ...toPrincipal(row), createdAt: row.created_at, ...(row.revoked_at !== null ? { revokedAt: row.revoked_at } : {}) };
 }

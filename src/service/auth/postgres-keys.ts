@@ -1,0 +1,125 @@
+import pg from "pg";
+import { withoutPassword } from "../../persistence/checkpointer.ts";
+import { ApiKeyNotFoundError, KeyStoreUnavailableError, checkKey, keyIdOf, newKeyRow, toInfo } from "./keys.ts";
+import type { ApiKeyInfo, ApiKeyRow, CreateKeyOptions, KeyStore, Principal } from "./keys.ts";
+
+/** The SQLite store's columns, in PostgreSQL (times are epoch milliseconds, so BIGINT). */
+export const POSTGRES_KEYS_SCHEMA = `CREATE TABLE IF NOT EXISTS conclave_api_keys (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, hash BYTEA NOT NULL, scopes TEXT NOT NULL,
+  rate_limit_rpm INTEGER, quota_requests INTEGER, created_at BIGINT NOT NULL, revoked_at BIGINT)`;
+
+/**
+ * Serializes the table's creation between processes: two concurrent `CREATE TABLE IF NOT EXISTS`
+ * can both miss the table and one then fails on the catalog's unique index; under this
+ * transaction-scoped advisory lock the second one finds the table made.
+ */
+const SCHEMA_LOCK = 0x636f6e6b6579; // "conkey"
+
+type PgRow = Omit<ApiKeyRow, "created_at" | "revoked_at"> & { created_at: string | number; revoked_at: string | number | null };
+
+/**
+ * API keys in PostgreSQL, for `conclave serve --queue bullmq` on several machines: a key created
+ * (or revoked) through any server or `conclave keys --store postgres` is seen by every server.
+ * Same keys, hashing and constant-time check as the SQLite `ApiKeyStore` (only SHA-256 hashes are
+ * stored).
+ *
+ * Nothing is cached: `verify` reads the key's row (by primary key) on every request, so a revoked
+ * key is refused by every server from the moment the revoke commits. A database that cannot
+ * answer raises `KeyStoreUnavailableError` (503), never an open door.
+ *
+ * Pass a connection string (the store opens a pool and `close()` ends it) or a `pg.Pool` you own
+ * (`close()` leaves it open). The table is created on first use, under an advisory lock.
+ */
+export class PostgresApiKeyStore implements KeyStore {
+  private readonly pool: pg.Pool;
+  private readonly ownsPool: boolean;
+  /** The server (without password), for messages. */
+  readonly location: string;
+  private ready: Promise<void> | undefined;
+
+  constructor(connection: string | pg.Pool) {
+    this.ownsPool = typeof connection === "string";
+    this.pool = typeof connection === "string" ? new pg.Pool({ connectionString: connection, max: 4 }) : connection;
+    this.location = typeof connection === "string" ? withoutPassword(connection) : "(a pool passed in)";
+    // An idle connection dropped by the server (a restart) would otherwise be an unhandled 'error' that ends the process; the next query reconnects.
+    if (this.ownsPool) this.pool.on("error", () => undefined);
+  }
+
+  /** Creates the table if it is missing. Called by every method; call it yourself to fail early. */
+  setup(): Promise<void> {
+    // A failed attempt is not kept: the next call tries again (the server may have been starting).
+    this.ready ??= this.createTable().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    return this.ready;
+  }
+
+  async createKey(options: CreateKeyOptions): Promise<{ id: string; key: string }> {
+    const { key, row } = newKeyRow(options);
+    await this.query(
+      "INSERT INTO conclave_api_keys (id, name, hash, scopes, rate_limit_rpm, quota_requests, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+      [row.id, row.name, row.hash, row.scopes, row.rate_limit_rpm, row.quota_requests, row.created_at],
+    );
+    return { id: row.id, key };
+  }
+
+  async verify(key: string): Promise<Principal> {
+    const id = keyIdOf(key);
+    const rows = id ? await this.query("SELECT * FROM conclave_api_keys WHERE id = $1", [id]) : [];
+    return checkKey(key, rows[0]);
+  }
+
+  async revoke(id: string): Promise<ApiKeyInfo> {
+    // One statement: a second revoke (from any machine) keeps the first time.
+    const [row] = await this.query("UPDATE conclave_api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING *", [id, Date.now()]);
+    if (!row) throw new ApiKeyNotFoundError(id);
+    return toInfo(row);
+  }
+
+  async list(): Promise<ApiKeyInfo[]> {
+    return (await this.query("SELECT * FROM conclave_api_keys ORDER BY created_at, id", [])).map(toInfo);
+  }
+
+  async hasActiveKeys(): Promise<boolean> {
+    return (await this.query("SELECT id FROM conclave_api_keys WHERE revoked_at IS NULL LIMIT 1", [])).length > 0;
+  }
+
+  /** Ends the pool the store opened; a pool passed in is its owner's to end. */
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  private async query(sql: string, values: unknown[]): Promise<ApiKeyRow[]> {
+    await this.setup();
+    let rows: PgRow[];
+    try {
+      rows = (await this.pool.query<PgRow>(sql, values)).rows;
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+    // BIGINT comes back as a string (pg does not guess at precision); epoch milliseconds fit a number.
+    return rows.map((row) => ({ ...row, created_at: Number(row.created_at), revoked_at: row.revoked_at === null ? null : Number(row.revoked_at) }));
+  }
+
+  private async createTable(): Promise<void> {
+    const client = await this.pool.connect().catch((error: unknown) => {
+      throw this.unavailable(error);
+    });
+    try {
+      await client.query("BEGIN");
+      await client.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK]);
+      await client.query(POSTGRES_KEYS_SCHEMA);
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw this.unavailable(error);
+    } finally {
+      client.release();
+    }
+  }
+
+  private unavailable(error: unknown): KeyStoreUnavailableError {
+    return new KeyStoreUnavailableError(`Cannot read the PostgreSQL API key store at ${this.location}: ${(error as Error).message}. Check that the server is running and DATABASE_URL is right; requests needing a key are refused with 503 until it answers.`, { cause: error, details: { location: this.location } });
+  }
+}
