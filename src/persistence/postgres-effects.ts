@@ -2,6 +2,7 @@ import pg from "pg";
 import { ConfigError } from "../errors.ts";
 import { withoutPassword } from "./checkpointer.ts";
 import type { EffectLedger, EffectRecord } from "./effects.ts";
+import { createTables } from "./pg-schema.ts";
 
 /** The SQLite ledger's columns, in PostgreSQL (times are epoch milliseconds, so BIGINT). */
 export const POSTGRES_EFFECTS_SCHEMA = `CREATE TABLE IF NOT EXISTS conclave_effects (
@@ -13,7 +14,6 @@ export const POSTGRES_EFFECTS_SCHEMA = `CREATE TABLE IF NOT EXISTS conclave_effe
  * miss the table and one then fails on the catalog's unique index; under this transaction-scoped
  * advisory lock the second one finds the table made.
  */
-const SCHEMA_LOCK = 0x636f6e636c; // "concl"
 
 type Row = { key: string; tool: string; status: "started" | "done"; output: string | null; started_at: string | number; attempts: number };
 
@@ -83,21 +83,11 @@ export class PostgresEffectLedger implements EffectLedger {
   }
 
   private async createTable(): Promise<void> {
-    const client = await this.pool.connect().catch((error: unknown) => {
+    await createTables(this.pool, POSTGRES_EFFECTS_SCHEMA).catch((error: unknown) => {
       throw this.cannotOpen(error);
     });
-    try {
-      await client.query("BEGIN");
-      await client.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK]);
-      await client.query(POSTGRES_EFFECTS_SCHEMA);
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw this.cannotOpen(error);
-    } finally {
-      client.release();
-    }
   }
+
 
   private cannotOpen(error: unknown): ConfigError {
     return new ConfigError(`Cannot open the PostgreSQL effect ledger at ${this.location}: ${(error as Error).message}. Check that the server is running and DATABASE_URL (or checkpoint.url) is right.`, { cause: error, details: { location: this.location } });

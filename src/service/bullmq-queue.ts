@@ -4,6 +4,7 @@ import type { ConnectionOptions } from "bullmq";
 import { Redis } from "ioredis";
 import pg from "pg";
 import type { ApprovalDecision } from "../hitl/decisions.ts";
+import { createTables } from "../persistence/pg-schema.ts";
 import type { Drive } from "./execute-run.ts";
 import { RunStateError } from "./local-queue.ts";
 import type { RunStatusEvent, ServiceEventBus } from "./events/types.ts";
@@ -58,8 +59,11 @@ export class RunRecords {
   }
 
   setup(): Promise<void> {
-    // Two processes creating the table at once can race on the catalog: the loser retries once.
-    return (this.ready ??= this.pool.query(SCHEMA).then(() => undefined, () => this.pool.query(SCHEMA).then(() => undefined)));
+    // A failed attempt is forgotten, so the next call tries again (PostgreSQL may come up later).
+    return (this.ready ??= createTables(this.pool, SCHEMA).catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    }));
   }
 
   async insert(record: ServiceRun, callbackUrl: string | undefined): Promise<boolean> {

@@ -51,7 +51,7 @@ interface PhaseResult {
 async function phase(name: string, workerCount: number, kill: boolean): Promise<PhaseResult> {
   const prefix = `conclave-bench-${randomUUID().slice(0, 8)}`;
   const effects = mkdtempSync(join(tmpdir(), "conclave-bench-effects-"));
-  const env = (extra: Record<string, string>) => cleanEnv({ REDIS_URL: REDIS_URL!, DATABASE_URL: DATABASE_URL!, CONCLAVE_QUEUE_PREFIX: prefix, CONCLAVE_QUEUE: "bench", CONCLAVE_WORKER_STALLED_MS: "2000", CONCLAVE_EMBEDDINGS_PROVIDER: "offline", EFFECT_DIR: effects, SCALE_TOOL_DELAY_MS: DELAY, CONCLAVE_STATE_DIR: mkdtempSync(join(tmpdir(), "conclave-bench-state-")), ...extra });
+  const env = (extra: Record<string, string>) => cleanEnv({ REDIS_URL: REDIS_URL!, DATABASE_URL: DATABASE_URL!, CONCLAVE_QUEUE_PREFIX: prefix, CONCLAVE_QUEUE: "bench", CONCLAVE_WORKER_STALLED_MS: "2000", CONCLAVE_EMBEDDINGS_PROVIDER: "offline", EFFECT_DIR: effects, SCALE_TOOL_DELAY_MS: DELAY, CONCLAVE_STATE_DIR: mkdtempSync(join(tmpdir(), "conclave-bench-state-")), CONCLAVE_KEY_STORE: "sqlite", ...extra });
   const processes: CliProcess[] = [];
   try {
     const server = spawnCli(["serve", "--queue", "bullmq", "--port", "0", "--quiet"], { cwd: workspace, env: env({}) });

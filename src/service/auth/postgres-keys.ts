@@ -2,6 +2,7 @@ import pg from "pg";
 import { withoutPassword } from "../../persistence/checkpointer.ts";
 import { ApiKeyNotFoundError, KeyStoreUnavailableError, checkKey, keyIdOf, newKeyRow, toInfo } from "./keys.ts";
 import type { ApiKeyInfo, ApiKeyRow, CreateKeyOptions, KeyStore, Principal } from "./keys.ts";
+import { createTables } from "../../persistence/pg-schema.ts";
 
 /** The SQLite store's columns, in PostgreSQL (times are epoch milliseconds, so BIGINT). */
 export const POSTGRES_KEYS_SCHEMA = `CREATE TABLE IF NOT EXISTS conclave_api_keys (
@@ -13,7 +14,6 @@ export const POSTGRES_KEYS_SCHEMA = `CREATE TABLE IF NOT EXISTS conclave_api_key
  * can both miss the table and one then fails on the catalog's unique index; under this
  * transaction-scoped advisory lock the second one finds the table made.
  */
-const SCHEMA_LOCK = 0x636f6e6b6579; // "conkey"
 
 type PgRow = Omit<ApiKeyRow, "created_at" | "revoked_at"> & { created_at: string | number; revoked_at: string | number | null };
 
@@ -103,21 +103,11 @@ export class PostgresApiKeyStore implements KeyStore {
   }
 
   private async createTable(): Promise<void> {
-    const client = await this.pool.connect().catch((error: unknown) => {
+    await createTables(this.pool, POSTGRES_KEYS_SCHEMA).catch((error: unknown) => {
       throw this.unavailable(error);
     });
-    try {
-      await client.query("BEGIN");
-      await client.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK]);
-      await client.query(POSTGRES_KEYS_SCHEMA);
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw this.unavailable(error);
-    } finally {
-      client.release();
-    }
   }
+
 
   private unavailable(error: unknown): KeyStoreUnavailableError {
     return new KeyStoreUnavailableError(`Cannot read the PostgreSQL API key store at ${this.location}: ${(error as Error).message}. Check that the server is running and DATABASE_URL is right; requests needing a key are refused with 503 until it answers.`, { cause: error, details: { location: this.location } });
