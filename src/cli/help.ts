@@ -277,7 +277,8 @@ Routes (GET /openapi.json describes them):
   POST /runs {input, graph?, idempotencyKey?, callbackUrl?}   GET /runs   GET /runs/:id
   GET /runs/:id/events (Server-Sent Events; resume with Last-Event-ID)   POST /runs/:id/cancel
   GET /approvals   POST /runs/:id/approve {interruptId?, edit?}   POST /runs/:id/reject {interruptId?, reason}
-  GET /graphs   GET /health   GET /ready   GET /metrics (Prometheus)
+  GET /graphs   GET /health   GET /ready   GET /metrics (Prometheus)   POST /webhooks/:source (signed)
+  GET /dead-letters   POST /dead-letters/:runId/retry   (with --queue bullmq: the queue's failed runs)
 
 Polling sources (the "pollers" list in conclave.config.json) turn new and edited files in a folder,
 or new and changed items of a JSON feed over HTTP, into runs: each item version starts one run (its
