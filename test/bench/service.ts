@@ -80,9 +80,10 @@ async function phase(name: string, workerCount: number, kill: boolean): Promise<
         return rows.find((row) => row.n > 0);
       }, "a worker with runs in flight", 300_000, 20);
       killedWorker = busiest.worker;
-      inFlight = ((await db.query("SELECT id FROM conclave_service_runs WHERE id = ANY($1) AND status = 'running' AND worker = $2", [ids, killedWorker])).rows as Array<{ id: string }>).map((row) => row.id);
       const victim = workers.find((worker) => `${hostname()}:${worker.process.pid}` === killedWorker)!;
       victim.process.kill("SIGKILL");
+      await victim.exit;
+      inFlight = ((await db.query("SELECT id FROM conclave_service_runs WHERE id = ANY($1) AND status = 'running' AND worker = $2", [ids, killedWorker])).rows as Array<{ id: string }>).map((row) => row.id);
       console.error(`  ${name}: SIGKILLed worker pid ${victim.process.pid} with ${inFlight.length} runs in flight`);
     }
     const final = await until(async () => {
@@ -96,7 +97,7 @@ async function phase(name: string, workerCount: number, kill: boolean): Promise<
     const doneTwice = ids.filter((id) => statuses.filter((event) => event.serviceRunId === id && event.status === "done").length !== 1).length;
     const resumedElsewhere = new Set(statuses.filter((event) => event.status === "running" && event.resumed && event.worker !== killedWorker).map((event) => event.serviceRunId)).size;
     const applied = existsSync(join(effects, "effects.log")) ? readFileSync(join(effects, "effects.log"), "utf8").trim().split("\n").map((line) => line.split(" ")[0]!) : [];
-    const attempts = existsSync(join(effects, "attempts.log")) ? readFileSync(join(effects, "attempts.log"), "utf8").trim().split("\n").map((line) => line.split(" ")[0]!) : [];
+    const attempts = existsSync(join(effects, "attempts.log")) ? readFileSync(join(effects, "attempts.log"), "utf8").trim().split("\n").map((line) => line.split(" ")) : [];
     const ledger = (await db.query("SELECT key FROM conclave_effects WHERE thread_id = ANY($1)", [ids])).rows.length;
     return {
       phase: name,
@@ -110,7 +111,8 @@ async function phase(name: string, workerCount: number, kill: boolean): Promise<
       effects: ledger,
       // Effects applied more than once: an effect line repeated, or more lines than ledger entries.
       duplicateEffects: applied.length - new Set(applied).size,
-      rerunCalls: attempts.length - new Set(attempts).size,
+      // Calls begun before the kill and run again under their key (told so by isRetryAfterCrash).
+      rerunCalls: new Set(attempts.filter(([, kind]) => kind === "retry").map(([key]) => key)).size,
     };
   } finally {
     await Promise.all(processes.map((child) => child.stop(15_000)));
