@@ -77,7 +77,17 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
     const { runId, input } = job.data;
     const record = await records.get(runId);
     if (!record) return "unknown run";
-    if (["done", "failed", "cancelled"].includes(record.status)) return `already ${record.status}`;
+    if (["done", "failed", "cancelled"].includes(record.status)) {
+      // Its worker died after recording the end and before announcing it: announce it now (once), then settle the job.
+      const last = await options.events?.lastEvent(runId).catch(() => undefined);
+      if (options.events && !(last?.type === "run-status" && last.status === record.status)) {
+        await status(record, {});
+        options.onSettled?.(record, await records.callbackOf(runId));
+        log(`announced the end of run ${runId} (${record.status}), left unannounced by a worker that died`);
+      }
+      if (record.status === "failed") throw new RunFailedError(record.error ?? "the run failed");
+      return `already ${record.status}`;
+    }
     const { pending: _pending, error: _error, ...base } = record;
     const wasRunning = record.status === "running";
     const attempt = job.attemptsMade + 1;

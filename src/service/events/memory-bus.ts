@@ -66,6 +66,10 @@ export class MemoryEventBus implements ServiceEventBus {
   }
 
   /** Whether `value` can be a `Last-Event-ID` of this bus (a whole number). */
+  async lastEvent(runId: string): Promise<ServiceEvent | undefined> {
+    return this.logs.get(runId)?.entries.at(-1)?.event;
+  }
+
   isEventId(value: string): boolean {
     return /^\d{1,15}$/.test(value);
   }

@@ -79,6 +79,11 @@ export class RedisEventBus implements ServiceEventBus {
   }
 
   /** Whether `value` can be a `Last-Event-ID` here (a stream entry id, `<ms>-<seq>`). */
+  async lastEvent(runId: string): Promise<ServiceEvent | undefined> {
+    const tail = ((await this.redis.xrevrange(this.runKey(runId), "+", "-", "COUNT", 1)) as Entry[])[0];
+    return tail ? parseFields(tail[1]) : undefined;
+  }
+
   isEventId(value: string): boolean {
     return /^\d{1,20}-\d{1,20}$/.test(value);
   }

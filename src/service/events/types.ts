@@ -69,5 +69,7 @@ export interface ServiceEventBus {
   read(runId: string, after: string | undefined, signal: AbortSignal, settled?: () => Promise<boolean>): AsyncIterable<StoredEvent>;
   /** Whether `value` has the shape of this bus's event ids (a client's `Last-Event-ID` is checked before reading). */
   isEventId(value: string): boolean;
+  /** The run's last kept event (a worker taking over a run checks whether its end was announced). */
+  lastEvent(runId: string): Promise<ServiceEvent | undefined>;
   close(): Promise<void>;
 }
