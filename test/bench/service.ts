@@ -127,7 +127,7 @@ for (const [name, workers, kill] of [["1 worker", 1, false], ["2 workers", 2, fa
   console.error(`  running: ${name}…`);
   results.push(await phase(name, workers, kill));
 }
-console.log("| phase | completed | failed | seconds | runs/s | in flight on killed worker | resumed on another worker | done twice | side effects | duplicate effects | cut-off calls re-run |");
+console.log("| phase | completed | failed | seconds | runs/s | in flight on killed worker | resumed on another worker | runs without exactly one done event | side effects | duplicate effects | cut-off calls re-run |");
 console.log("|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of results) console.log(`| ${r.phase} | ${r.completed} | ${r.failed} | ${r.seconds.toFixed(1)} | ${r.throughput.toFixed(2)} | ${r.killedInFlight} | ${r.resumedElsewhere} | ${r.doneTwice} | ${r.effects} | ${r.duplicateEffects} | ${r.rerunCalls} |`);
 console.log(`speed-up, 2 workers over 1: ${(results[1]!.throughput / results[0]!.throughput).toFixed(2)}×`);
