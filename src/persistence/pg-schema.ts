@@ -1,4 +1,5 @@
-import type pg from "pg";
+import pg from "pg";
+import { withoutPassword } from "./checkpointer.ts";
 
 /** The advisory lock every Conclave table creation takes ("conclave" in hex). */
 const SCHEMA_LOCK = 0x636f6e636c61;
@@ -22,4 +23,16 @@ export async function createTables(pool: pg.Pool, ...statements: string[]): Prom
   } finally {
     client.release();
   }
+}
+
+/**
+ * A pool from a connection string (owned: the caller ends it on close) or one passed in (its
+ * owner's), with the server's address without password for messages.
+ */
+export function poolFrom(connection: string | pg.Pool, max = 4): { pool: pg.Pool; owned: boolean; location: string } {
+  if (typeof connection !== "string") return { pool: connection, owned: false, location: "(a pool passed in)" };
+  const pool = new pg.Pool({ connectionString: connection, max });
+  // An idle connection dropped by the server (a restart) would otherwise be an unhandled 'error' that ends the process; the next query reconnects.
+  pool.on("error", () => undefined);
+  return { pool, owned: true, location: withoutPassword(connection) };
 }

@@ -1,8 +1,7 @@
-import pg from "pg";
+import type pg from "pg";
 import { ConfigError } from "../errors.ts";
-import { withoutPassword } from "./checkpointer.ts";
 import type { EffectLedger, EffectRecord } from "./effects.ts";
-import { createTables } from "./pg-schema.ts";
+import { createTables, poolFrom } from "./pg-schema.ts";
 
 /** The SQLite ledger's columns, in PostgreSQL (times are epoch milliseconds, so BIGINT). */
 export const POSTGRES_EFFECTS_SCHEMA = `CREATE TABLE IF NOT EXISTS conclave_effects (
@@ -34,10 +33,9 @@ export class PostgresEffectLedger implements EffectLedger {
   private ready: Promise<void> | undefined;
 
   constructor(connection: string | pg.Pool) {
-    this.ownsPool = typeof connection === "string";
-    this.pool = typeof connection === "string" ? new pg.Pool({ connectionString: connection, max: 4 }) : connection;
-    this.location = typeof connection === "string" ? withoutPassword(connection) : "(a pool passed in)";
+    ({ pool: this.pool, owned: this.ownsPool, location: this.location } = poolFrom(connection));
   }
+
 
   /** Creates the table if it is missing. Called by every method; call it yourself to fail early. */
   setup(): Promise<void> {

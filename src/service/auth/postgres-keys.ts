@@ -1,8 +1,7 @@
-import pg from "pg";
-import { withoutPassword } from "../../persistence/checkpointer.ts";
+import type pg from "pg";
 import { ApiKeyNotFoundError, KeyStoreUnavailableError, checkKey, keyIdOf, newKeyRow, toInfo } from "./keys.ts";
 import type { ApiKeyInfo, ApiKeyRow, CreateKeyOptions, KeyStore, Principal } from "./keys.ts";
-import { createTables } from "../../persistence/pg-schema.ts";
+import { createTables, poolFrom } from "../../persistence/pg-schema.ts";
 
 /** The SQLite store's columns, in PostgreSQL (times are epoch milliseconds, so BIGINT). */
 export const POSTGRES_KEYS_SCHEMA = `CREATE TABLE IF NOT EXISTS conclave_api_keys (
@@ -38,12 +37,9 @@ export class PostgresApiKeyStore implements KeyStore {
   private ready: Promise<void> | undefined;
 
   constructor(connection: string | pg.Pool) {
-    this.ownsPool = typeof connection === "string";
-    this.pool = typeof connection === "string" ? new pg.Pool({ connectionString: connection, max: 4 }) : connection;
-    this.location = typeof connection === "string" ? withoutPassword(connection) : "(a pool passed in)";
-    // An idle connection dropped by the server (a restart) would otherwise be an unhandled 'error' that ends the process; the next query reconnects.
-    if (this.ownsPool) this.pool.on("error", () => undefined);
+    ({ pool: this.pool, owned: this.ownsPool, location: this.location } = poolFrom(connection));
   }
+
 
   /** Creates the table if it is missing. Called by every method; call it yourself to fail early. */
   setup(): Promise<void> {
