@@ -26,13 +26,43 @@ export async function createTables(pool: pg.Pool, ...statements: string[]): Prom
 }
 
 /**
- * A pool from a connection string (owned: the caller ends it on close) or one passed in (its
- * owner's), with the server's address without password for messages.
+ * What Conclave's PostgreSQL stores share: a pool from a connection string (owned: `close()` ends
+ * it) or one passed in (its owner's: `close()` leaves it open), the server's address without
+ * password for messages, and tables created on first use, not in the constructor, so opening a
+ * workspace does not connect. A failed creation is not kept: the next call tries again.
  */
-export function poolFrom(connection: string | pg.Pool, max = 4): { pool: pg.Pool; owned: boolean; location: string } {
-  if (typeof connection !== "string") return { pool: connection, owned: false, location: "(a pool passed in)" };
-  const pool = new pg.Pool({ connectionString: connection, max });
-  // An idle connection dropped by the server (a restart) would otherwise be an unhandled 'error' that ends the process; the next query reconnects.
-  pool.on("error", () => undefined);
-  return { pool, owned: true, location: withoutPassword(connection) };
+export abstract class PostgresStore {
+  protected readonly pool: pg.Pool;
+  private readonly ownsPool: boolean;
+  /** The server (without password), for messages. */
+  readonly location: string;
+  private ready: Promise<void> | undefined;
+
+  constructor(
+    connection: string | pg.Pool,
+    private readonly schema: readonly string[],
+  ) {
+    this.ownsPool = typeof connection === "string";
+    this.location = typeof connection === "string" ? withoutPassword(connection) : "(a pool passed in)";
+    this.pool = typeof connection === "string" ? new pg.Pool({ connectionString: connection, max: 4 }) : connection;
+    // An idle connection dropped by the server (a restart) would otherwise be an unhandled 'error' that ends the process; the next query reconnects.
+    if (this.ownsPool) this.pool.on("error", () => undefined);
+  }
+
+  /** The store's own error for a server that cannot be reached or used (what to check, where). */
+  protected abstract explain(error: unknown): Error;
+
+  /** Creates the tables if they are missing. Called by every method; call it yourself to fail early. */
+  setup(): Promise<void> {
+    this.ready ??= createTables(this.pool, ...this.schema).catch((error: unknown) => {
+      this.ready = undefined;
+      throw this.explain(error);
+    });
+    return this.ready;
+  }
+
+  /** Ends the pool the store opened; a pool passed in is its owner's to end. */
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.pool.end();
+  }
 }

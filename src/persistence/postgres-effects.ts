@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { ConfigError } from "../errors.ts";
 import type { EffectLedger, EffectRecord } from "./effects.ts";
-import { createTables, poolFrom } from "./pg-schema.ts";
+import { PostgresStore } from "./pg-schema.ts";
 
 /** The SQLite ledger's columns, in PostgreSQL (times are epoch milliseconds, so BIGINT). */
 export const POSTGRES_EFFECTS_SCHEMA = `CREATE TABLE IF NOT EXISTS conclave_effects (
@@ -25,26 +25,9 @@ type Row = { key: string; tool: string; status: "started" | "done"; output: stri
  * (`close()` leaves it open). The table is created on first use, not in the constructor, so
  * opening a workspace does not connect to the server.
  */
-export class PostgresEffectLedger implements EffectLedger {
-  private readonly pool: pg.Pool;
-  private readonly ownsPool: boolean;
-  /** The server (without password), for messages. */
-  readonly location: string;
-  private ready: Promise<void> | undefined;
-
+export class PostgresEffectLedger extends PostgresStore implements EffectLedger {
   constructor(connection: string | pg.Pool) {
-    ({ pool: this.pool, owned: this.ownsPool, location: this.location } = poolFrom(connection));
-  }
-
-
-  /** Creates the table if it is missing. Called by every method; call it yourself to fail early. */
-  setup(): Promise<void> {
-    // A failed attempt is not kept: the next call tries again (the server may have been starting).
-    this.ready ??= this.createTable().catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
-    return this.ready;
+    super(connection, [POSTGRES_EFFECTS_SCHEMA]);
   }
 
   async get(key: string): Promise<EffectRecord | undefined> {
@@ -69,25 +52,13 @@ export class PostgresEffectLedger implements EffectLedger {
     await this.one("DELETE FROM conclave_effects WHERE key = $1 AND status = 'started'", [key]);
   }
 
-  /** Ends the pool the ledger opened; a pool passed in is its owner's to end. */
-  async close(): Promise<void> {
-    if (this.ownsPool) await this.pool.end();
-  }
-
   private async one(sql: string, values: unknown[]): Promise<Row | undefined> {
     await this.setup();
     const result = await this.pool.query<Row>(sql, values);
     return result.rows[0];
   }
 
-  private async createTable(): Promise<void> {
-    await createTables(this.pool, POSTGRES_EFFECTS_SCHEMA).catch((error: unknown) => {
-      throw this.cannotOpen(error);
-    });
-  }
-
-
-  private cannotOpen(error: unknown): ConfigError {
+  protected explain(error: unknown): ConfigError {
     return new ConfigError(`Cannot open the PostgreSQL effect ledger at ${this.location}: ${(error as Error).message}. Check that the server is running and DATABASE_URL (or checkpoint.url) is right.`, { cause: error, details: { location: this.location } });
   }
 }

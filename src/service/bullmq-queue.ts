@@ -99,6 +99,12 @@ export class RunRecords {
     return (result.rowCount ?? 0) > 0 ? saved : undefined;
   }
 
+  /** Records a queued or running run as failed (a job BullMQ failed without its worker recording why); undefined when it had already moved on. */
+  fail(record: ServiceRun, error: string): Promise<ServiceRun | undefined> {
+    const { pending: _pending, ...rest } = record;
+    return this.save({ ...rest, status: "failed", error }, { from: ["queued", "running"] });
+  }
+
   async callbackOf(id: string): Promise<{ callbackUrl?: string }> {
     await this.setup();
     const row = (await this.pool.query("SELECT callback_url FROM conclave_service_runs WHERE queue = $1 AND id = $2", [this.queue, id])).rows[0] as { callback_url: string | null } | undefined;
@@ -258,8 +264,7 @@ export class BullRunQueue implements RunQueue {
 
   /** Marks a run failed (when a job failed without its worker recording it) and publishes the status. */
   async markFailed(record: ServiceRun, reason: string | undefined): Promise<ServiceRun | undefined> {
-    const { pending: _pending, ...rest } = record;
-    const saved = await this.records.save({ ...rest, status: "failed", error: this.redact(reason ?? "the job failed") }, { from: ["queued", "running"] });
+    const saved = await this.records.fail(record, this.redact(reason ?? "the job failed"));
     if (saved) await this.status(saved);
     return saved;
   }

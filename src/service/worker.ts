@@ -152,8 +152,7 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
       const runId = jobId.replace(/-resume-\d+$/, "");
       const record = await records.get(runId);
       if (!record || (record.status !== "queued" && record.status !== "running")) return;
-      const { pending: _pending, ...rest } = record;
-      const saved = await records.save({ ...rest, status: "failed", error: workspace.redactor.redact(failedReason) }, { from: ["queued", "running"] });
+      const saved = await records.fail(record, workspace.redactor.redact(failedReason));
       if (!saved) return;
       await status(saved, {});
       options.onSettled?.(saved, await records.callbackOf(runId));

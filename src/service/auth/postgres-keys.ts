@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { ApiKeyNotFoundError, KeyStoreUnavailableError, checkKey, keyIdOf, newKeyRow, toInfo } from "./keys.ts";
 import type { ApiKeyInfo, ApiKeyRow, CreateKeyOptions, KeyStore, Principal } from "./keys.ts";
-import { createTables, poolFrom } from "../../persistence/pg-schema.ts";
+import { PostgresStore } from "../../persistence/pg-schema.ts";
 
 /** The SQLite store's columns, in PostgreSQL (times are epoch milliseconds, so BIGINT). */
 export const POSTGRES_KEYS_SCHEMA = `CREATE TABLE IF NOT EXISTS conclave_api_keys (
@@ -29,26 +29,9 @@ type PgRow = Omit<ApiKeyRow, "created_at" | "revoked_at"> & { created_at: string
  * Pass a connection string (the store opens a pool and `close()` ends it) or a `pg.Pool` you own
  * (`close()` leaves it open). The table is created on first use, under an advisory lock.
  */
-export class PostgresApiKeyStore implements KeyStore {
-  private readonly pool: pg.Pool;
-  private readonly ownsPool: boolean;
-  /** The server (without password), for messages. */
-  readonly location: string;
-  private ready: Promise<void> | undefined;
-
+export class PostgresApiKeyStore extends PostgresStore implements KeyStore {
   constructor(connection: string | pg.Pool) {
-    ({ pool: this.pool, owned: this.ownsPool, location: this.location } = poolFrom(connection));
-  }
-
-
-  /** Creates the table if it is missing. Called by every method; call it yourself to fail early. */
-  setup(): Promise<void> {
-    // A failed attempt is not kept: the next call tries again (the server may have been starting).
-    this.ready ??= this.createTable().catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
-    return this.ready;
+    super(connection, [POSTGRES_KEYS_SCHEMA]);
   }
 
   async createKey(options: CreateKeyOptions): Promise<{ id: string; key: string }> {
@@ -81,31 +64,19 @@ export class PostgresApiKeyStore implements KeyStore {
     return (await this.query("SELECT id FROM conclave_api_keys WHERE revoked_at IS NULL LIMIT 1", [])).length > 0;
   }
 
-  /** Ends the pool the store opened; a pool passed in is its owner's to end. */
-  async close(): Promise<void> {
-    if (this.ownsPool) await this.pool.end();
-  }
-
   private async query(sql: string, values: unknown[]): Promise<ApiKeyRow[]> {
     await this.setup();
     let rows: PgRow[];
     try {
       rows = (await this.pool.query<PgRow>(sql, values)).rows;
     } catch (error) {
-      throw this.unavailable(error);
+      throw this.explain(error);
     }
     // BIGINT comes back as a string (pg does not guess at precision); epoch milliseconds fit a number.
     return rows.map((row) => ({ ...row, created_at: Number(row.created_at), revoked_at: row.revoked_at === null ? null : Number(row.revoked_at) }));
   }
 
-  private async createTable(): Promise<void> {
-    await createTables(this.pool, POSTGRES_KEYS_SCHEMA).catch((error: unknown) => {
-      throw this.unavailable(error);
-    });
-  }
-
-
-  private unavailable(error: unknown): KeyStoreUnavailableError {
+  protected explain(error: unknown): KeyStoreUnavailableError {
     return new KeyStoreUnavailableError(`Cannot read the PostgreSQL API key store at ${this.location}: ${(error as Error).message}. Check that the server is running and DATABASE_URL is right; requests needing a key are refused with 503 until it answers.`, { cause: error, details: { location: this.location } });
   }
 }
